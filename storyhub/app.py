@@ -1,0 +1,134 @@
+"""The application factory: plugins, routes, dependencies and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
+from piccolo.engine.base import Engine
+from valkey.asyncio import Valkey
+
+from storyhub import __version__
+from storyhub.lib import database
+from storyhub.lib.crypto import FieldCipher
+from storyhub.lib.kv import open_valkey
+from storyhub.lib.logging import configure_logging, request_id_middleware
+from storyhub.lib.problems import EXCEPTION_HANDLERS
+from storyhub.piccolo_app import TABLES
+from storyhub.settings import Settings, load_settings
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass
+class Services:
+    """Long-lived resources owned by one app's lifespan."""
+
+    settings: Settings
+    engine: Engine[Any]
+    cipher: FieldCipher
+    valkey: Valkey | None = None
+
+
+def _services(state: State) -> Services:
+    services: Services = state.services
+    return services
+
+
+def _settings(state: State) -> Settings:
+    return _services(state).settings
+
+
+def _cipher(state: State) -> FieldCipher:
+    return _services(state).cipher
+
+
+def _valkey(state: State) -> Valkey | None:
+    return _services(state).valkey
+
+
+def _store(settings: Settings, valkey: Valkey | None, namespace: str) -> Store:
+    if valkey is None:
+        return MemoryStore()
+    # RedisStore works against Redis 7 and Valkey; ValkeyStore needs Valkey 8.
+    return RedisStore(valkey, namespace=f"storyhub:{namespace}")  # type: ignore[arg-type]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build a storyhub app; resources open in its lifespan, never at import."""
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    engine = database.build_engine(settings.database_url)
+    database.install_engine(engine, TABLES)
+    valkey = open_valkey(settings.valkey_url) if settings.valkey_url else None
+    services = Services(
+        settings=settings, engine=engine, cipher=FieldCipher(settings.secret_key), valkey=valkey
+    )
+
+    @asynccontextmanager
+    async def resources(_: Litestar) -> AsyncIterator[None]:
+        await database.open_pool(engine)
+        try:
+            await database.migrate(engine, TABLES)
+            yield
+        finally:
+            await database.close_pool(engine)
+            if valkey is not None:
+                await valkey.aclose()
+
+    from storyhub.health import HealthController
+
+    route_handlers: list[Any] = [HealthController]
+    listeners: list[Any] = []
+    lifespans: list[Any] = [resources]
+
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.auth_rate_limit),
+        check_throttle_handler=lambda request: request.url.path.startswith("/auth/"),
+        store="rate_limit",
+    )
+    cors = (
+        CORSConfig(allow_origins=list(settings.allowed_origins), allow_credentials=False)
+        if settings.allowed_origins
+        else None
+    )
+    return Litestar(
+        route_handlers=[Router(path="/", route_handlers=route_handlers)],
+        dependencies={
+            "settings": Provide(_settings, sync_to_thread=False),
+            "cipher": Provide(_cipher, sync_to_thread=False),
+            "valkey": Provide(_valkey, sync_to_thread=False),
+        },
+        state=State({"services": services}),
+        lifespan=lifespans,
+        listeners=listeners,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        middleware=[request_id_middleware, rate_limit.middleware],
+        stores={
+            "rate_limit": _store(settings, valkey, "rate_limit"),
+            "tickets": _store(settings, valkey, "tickets"),
+        },
+        cors_config=cors,
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="storyhub",
+            version=__version__,
+            description="Collaborative, AI-assisted storytelling in real time.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        logging_config=None,  # configure_logging owns the handlers
+        debug=False,
+    )

@@ -1,0 +1,102 @@
+"""Build the Piccolo engine from settings and bind every table to it.
+
+Piccolo finds its engine through ``PICCOLO_CONF``; storyhub points that at
+:mod:`storyhub.piccolo_conf` and swaps its ``DB`` here, so migrations, the
+app and the CLI all use the engine the settings name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.table import Table
+
+CONF_MODULE = "storyhub.piccolo_conf"
+
+
+def build_engine(database_url: str) -> Engine[Any]:
+    """An engine for ``sqlite:///path`` or ``postgresql://...`` (not yet connected)."""
+    if database_url.startswith("sqlite:///"):
+        path = Path(database_url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A busy timeout lets a writer wait for another instead of failing at once.
+        return SQLiteEngine(path=str(path), timeout=30)
+    parts = urlsplit(database_url)
+    config: dict[str, Any] = {
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 5432,
+        "user": unquote(parts.username or "postgres"),
+        "database": parts.path.lstrip("/"),
+    }
+    if parts.password:
+        config["password"] = unquote(parts.password)
+    return PostgresEngine(config=config)
+
+
+def install_engine(engine: Engine[Any], tables: list[type[Table]]) -> None:
+    """Make ``engine`` the one every table and every migration uses."""
+    conf = importlib.import_module(CONF_MODULE)
+    conf.DB = engine
+    from piccolo.apps.migrations.tables import Migration
+
+    for table in [*tables, Migration]:
+        table._meta._db = engine
+
+
+async def open_pool(engine: Engine[Any], max_size: int = 10) -> None:
+    """Start a PostgreSQL pool; SQLite needs none."""
+    if isinstance(engine, PostgresEngine):
+        # asyncpg's default min_size is 10, above a small max_size: pass both.
+        await engine.start_connection_pool(min_size=1, max_size=max_size)
+
+
+async def close_pool(engine: Engine[Any]) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()
+
+
+async def ping(engine: Engine[Any]) -> None:
+    """Raise if the database does not answer a trivial query."""
+    await engine._run_in_new_connection("SELECT 1")
+
+
+MIGRATION_LOCK_KEY = 7_316_001  # any constant shared by every storyhub process
+
+
+async def migrate(engine: Engine[Any], tables: list[type[Table]]) -> None:
+    """Apply every pending migration of the storyhub app to ``engine``.
+
+    On PostgreSQL several nodes may start at once: an advisory lock held on a
+    side connection makes them take turns, and the later ones find nothing
+    left to do.
+    """
+    install_engine(engine, tables)
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    async def forwards() -> None:
+        # Piccolo prints progress; keep stdout for the caller's own output.
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            result = await run_forwards(app_name="storyhub", migration_id="all")
+        if not result.success:
+            raise RuntimeError(f"migrations failed: {result.message}\n{out.getvalue()}")
+
+    if not isinstance(engine, PostgresEngine):
+        await forwards()
+        return
+    connection = await engine.get_new_connection()
+    try:
+        await connection.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+        try:
+            await forwards()
+        finally:
+            await connection.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+    finally:
+        await connection.close()

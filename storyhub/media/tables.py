@@ -1,0 +1,24 @@
+"""AI media assets, one per (story, segment seq, kind)."""
+
+from __future__ import annotations
+
+from piccolo.columns import UUID, Float, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from storyhub.stories.tables import Story
+
+
+class MediaAsset(Table, tablename="media_assets"):
+    id = UUID(primary_key=True)
+    story = ForeignKey(references=Story, on_delete=OnDelete.cascade, index=True)
+    seq = Integer(null=True, default=None)
+    """Segment sequence number; ``None`` for cover art."""
+    kind = Varchar(length=16)
+    prompt = Text()
+    provider = Varchar(length=64)
+    model = Varchar(length=128)
+    blob_key = Text()
+    content_type = Varchar(length=64)
+    duration_seconds = Float(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())

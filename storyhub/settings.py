@@ -1,0 +1,250 @@
+"""Typed settings read once from the environment.
+
+This is the only module that reads ``os.environ``. Everything else receives a
+:class:`Settings` (or the part of it it needs) as an argument.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+import msgspec
+
+PREFIX = "STORYHUB_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value storyhub cannot use; the message names the variable."""
+
+
+class S3Settings(msgspec.Struct, frozen=True):
+    """Where blobs go in services mode (any S3-compatible server)."""
+
+    bucket: str
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything storyhub can be told, with the embedded default for each."""
+
+    data_dir: Path
+    """Embedded database, blobs, mail and keys live here."""
+    database_url: str
+    """``sqlite:///path`` or ``postgresql://user@host:port/db``."""
+    secret_key: str
+    """Signs tokens and derives the field-encryption key."""
+    valkey_url: str | None = None
+    """``redis://`` or ``valkey://``; ``None`` keeps cache, pub/sub and limits in-process."""
+    s3: S3Settings | None = None
+    openai_base_url: str | None = None
+    openai_api_key: str | None = None
+    allowed_origins: tuple[str, ...] = ()
+    """Exact origins allowed to call the API and open WebSockets from a browser."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Peers whose X-Forwarded-For is believed."""
+    access_token_ttl: int = 900
+    refresh_token_ttl: int = 30 * 24 * 3600
+    password_profile: Literal["production", "test"] = "production"
+    """``test`` selects cheap argon2 parameters; never use it in production."""
+    auth_rate_limit: int = 20
+    """Requests per minute per client on the auth endpoints."""
+    log_level: str = "INFO"
+    session_idle_seconds: float = 60.0
+    """An actor with no sockets and no messages for this long is passivated."""
+
+    @property
+    def database_kind(self) -> Literal["sqlite", "postgres"]:
+        """Which engine ``database_url`` names."""
+        return "sqlite" if self.database_url.startswith("sqlite") else "postgres"
+
+    @property
+    def embedded(self) -> bool:
+        """True when nothing external is configured for cache and pub/sub."""
+        return self.valkey_url is None
+
+    @property
+    def token_issuer(self) -> str:
+        return "storyhub"
+
+    @property
+    def token_audience(self) -> str:
+        return "storyhub-api"
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(PREFIX + name)
+    if value is None or value.strip() == "":
+        return None
+    return value.strip()
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name} must be a whole number, got {raw!r}.") from None
+    if value < minimum:
+        raise SettingsError(f"{PREFIX}{name} must be at least {minimum}, got {value}.")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name} must be a number, got {raw!r}.") from None
+    if value <= 0:
+        raise SettingsError(f"{PREFIX}{name} must be positive, got {value}.")
+    return value
+
+
+def _database_url(env: Mapping[str, str], data_dir: Path) -> str:
+    raw = _get(env, "DATABASE_URL")
+    if raw is None:
+        return f"sqlite:///{data_dir / 'storyhub.sqlite3'}"
+    scheme = urlsplit(raw).scheme
+    if scheme == "sqlite":
+        if not raw.startswith("sqlite:///") or raw == "sqlite:///":
+            raise SettingsError(
+                f"{PREFIX}DATABASE_URL must look like sqlite:///path/to/file.sqlite3, got {raw!r}."
+            )
+        return raw
+    if scheme in ("postgresql", "postgres"):
+        parts = urlsplit(raw)
+        if not parts.hostname or not parts.path.strip("/"):
+            raise SettingsError(
+                f"{PREFIX}DATABASE_URL must name a host and a database, "
+                f"e.g. postgresql://user@host:5432/storyhub."
+            )
+        return raw
+    raise SettingsError(
+        f"{PREFIX}DATABASE_URL must start with sqlite:/// or postgresql://, got scheme {scheme!r}."
+    )
+
+
+def _valkey_url(env: Mapping[str, str]) -> str | None:
+    raw = _get(env, "VALKEY_URL")
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss", "valkey", "valkeys", "unix"):
+        raise SettingsError(
+            f"{PREFIX}VALKEY_URL must start with redis://, rediss://, valkey:// or unix://, "
+            f"got {raw!r}."
+        )
+    if parts.scheme != "unix" and not parts.hostname:
+        raise SettingsError(f"{PREFIX}VALKEY_URL must name a host, got {raw!r}.")
+    return raw
+
+
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = _get(env, name)
+    if raw is None:
+        return ()
+    origins = tuple(o.strip() for o in raw.split(",") if o.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            raise SettingsError(
+                f"{PREFIX}{name} must be comma-separated origins like https://app.example, "
+                f"got {origin!r}."
+            )
+    return tuple(o.rstrip("/") for o in origins)
+
+
+def _secret_key(env: Mapping[str, str], data_dir: Path, embedded_db: bool) -> str:
+    raw = _get(env, "SECRET_KEY")
+    if raw is not None:
+        if len(raw) < 32:
+            raise SettingsError(f"{PREFIX}SECRET_KEY must be at least 32 characters long.")
+        return raw
+    if not embedded_db:
+        raise SettingsError(
+            f"{PREFIX}SECRET_KEY is required when {PREFIX}DATABASE_URL points at PostgreSQL."
+        )
+    # Embedded mode: generate once and keep it beside the database, so tokens
+    # and encrypted fields survive restarts.
+    key_file = data_dir / "secret.key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def _s3(env: Mapping[str, str]) -> S3Settings | None:
+    bucket = _get(env, "S3_BUCKET")
+    endpoint = _get(env, "S3_ENDPOINT_URL")
+    if bucket is None:
+        if endpoint is not None:
+            raise SettingsError(
+                f"{PREFIX}S3_BUCKET is required when {PREFIX}S3_ENDPOINT_URL is set."
+            )
+        return None
+    return S3Settings(
+        bucket=bucket,
+        endpoint_url=endpoint,
+        region=_get(env, "S3_REGION") or "us-east-1",
+        access_key_id=_get(env, "S3_ACCESS_KEY_ID"),
+        secret_access_key=_get(env, "S3_SECRET_ACCESS_KEY"),
+    )
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``env`` (default: the process environment).
+
+    Raises :class:`SettingsError` with one sentence naming the variable when a
+    value is unusable.
+    """
+    env = os.environ if env is None else env
+    data_dir = Path(_get(env, "DATA_DIR") or "./.storyhub").resolve()
+    database_url = _database_url(env, data_dir)
+    profile = _get(env, "PASSWORD_PROFILE") or "production"
+    if profile not in ("production", "test"):
+        raise SettingsError(
+            f"{PREFIX}PASSWORD_PROFILE must be production or test, got {profile!r}."
+        )
+    log_level = (_get(env, "LOG_LEVEL") or "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError(
+            f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}."
+        )
+    access_ttl = _int(env, "ACCESS_TOKEN_TTL", 900)
+    if access_ttl > 900:
+        raise SettingsError(f"{PREFIX}ACCESS_TOKEN_TTL must be at most 900 seconds (15 minutes).")
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key=_secret_key(env, data_dir, database_url.startswith("sqlite")),
+        valkey_url=_valkey_url(env),
+        s3=_s3(env),
+        openai_base_url=_get(env, "OPENAI_BASE_URL"),
+        openai_api_key=_get(env, "OPENAI_API_KEY"),
+        allowed_origins=_origins(env, "ALLOWED_ORIGINS"),
+        trusted_proxies=tuple(
+            p.strip() for p in (_get(env, "TRUSTED_PROXIES") or "").split(",") if p.strip()
+        ),
+        access_token_ttl=access_ttl,
+        refresh_token_ttl=_int(env, "REFRESH_TOKEN_TTL", 30 * 24 * 3600),
+        password_profile=profile,  # type: ignore[arg-type]
+        auth_rate_limit=_int(env, "AUTH_RATE_LIMIT", 20),
+        log_level=log_level,
+        session_idle_seconds=_float(env, "SESSION_IDLE_SECONDS", 60.0),
+    )
