@@ -11,6 +11,7 @@ from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -21,6 +22,8 @@ from piccolo.engine.base import Engine
 from valkey.asyncio import Valkey
 
 from storyhub import __version__
+from storyhub.accounts.auth import PUBLIC_PATHS, BearerAuthMiddleware
+from storyhub.accounts.tokens import TokenService
 from storyhub.lib import database
 from storyhub.lib.crypto import FieldCipher
 from storyhub.lib.kv import open_valkey
@@ -59,6 +62,11 @@ def _valkey(state: State) -> Valkey | None:
     return _services(state).valkey
 
 
+def _tokens(state: State) -> TokenService:
+    tokens: TokenService = state.tokens
+    return tokens
+
+
 def _store(settings: Settings, valkey: Valkey | None, namespace: str) -> Store:
     if valkey is None:
         return MemoryStore()
@@ -75,6 +83,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     valkey = open_valkey(settings.valkey_url) if settings.valkey_url else None
     services = Services(
         settings=settings, engine=engine, cipher=FieldCipher(settings.secret_key), valkey=valkey
+    )
+
+    tokens = TokenService(
+        settings.secret_key,
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+        ttl_seconds=settings.access_token_ttl,
     )
 
     @asynccontextmanager
@@ -110,12 +125,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(_settings, sync_to_thread=False),
             "cipher": Provide(_cipher, sync_to_thread=False),
             "valkey": Provide(_valkey, sync_to_thread=False),
+            "tokens": Provide(_tokens, sync_to_thread=False),
         },
-        state=State({"services": services}),
+        state=State({"services": services, "tokens": tokens}),
         lifespan=lifespans,
         listeners=listeners,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        middleware=[request_id_middleware, rate_limit.middleware],
+        middleware=[
+            request_id_middleware,
+            rate_limit.middleware,
+            DefineMiddleware(BearerAuthMiddleware, exclude=PUBLIC_PATHS),
+        ],
         stores={
             "rate_limit": _store(settings, valkey, "rate_limit"),
             "tickets": _store(settings, valkey, "tickets"),

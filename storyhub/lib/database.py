@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -43,6 +44,8 @@ def build_engine(database_url: str) -> Engine[Any]:
 
 def install_engine(engine: Engine[Any], tables: list[type[Table]]) -> None:
     """Make ``engine`` the one every table and every migration uses."""
+    # Piccolo's finder reads PICCOLO_CONF itself; point it at our module.
+    os.environ.setdefault("PICCOLO_CONF", CONF_MODULE)
     conf = importlib.import_module(CONF_MODULE)
     conf.DB = engine
     from piccolo.apps.migrations.tables import Migration

@@ -6,7 +6,7 @@ migration's table creation, so these live in their own migration.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.table import Table
+from piccolo.engine.finder import engine_finder
 
 ID = "2026-11-25T18:42:06:000000"
 VERSION = "1.38.0"
@@ -21,21 +21,21 @@ UNIQUE_INDEXES = [
 ]
 
 
-class _Raw(Table, tablename="segments"):
-    """Only a handle to run raw SQL on the migration's engine."""
-
-
 async def forwards() -> MigrationManager:
     manager = MigrationManager(migration_id=ID, app_name="storyhub", description=DESCRIPTION)
 
+    # Ask for the engine at run time: a table class would cache the first one.
     async def create_unique_indexes() -> None:
+        engine = engine_finder()
+        assert engine is not None
         for statement in UNIQUE_INDEXES:
-            await _Raw.raw(statement)
+            await engine.run_ddl(statement)
 
     async def drop_unique_indexes() -> None:
+        engine = engine_finder()
+        assert engine is not None
         for statement in UNIQUE_INDEXES:
-            name = statement.split()[3]
-            await _Raw.raw(f"DROP INDEX {name}")
+            await engine.run_ddl(f"DROP INDEX {statement.split()[3]}")
 
     manager.add_raw(create_unique_indexes)
     manager.add_raw_backwards(drop_unique_indexes)
