@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 
 def register_admin_commands(sub: Any) -> None:
     """Add every domain's admin subcommands to the ``admin`` parser."""
-    registrars: list[Any] = []
+    from storyhub.accounts.commands import register_commands as accounts_commands
+
+    registrars: list[Any] = [accounts_commands]
     for register in registrars:
         register(sub)
-    if not registrars:
-        sub.add_parser("noop", help=argparse.SUPPRESS)
