@@ -30,6 +30,51 @@ class S3Settings(msgspec.Struct, frozen=True):
     region: str = "us-east-1"
     access_key_id: str | None = None
     secret_access_key: str | None = None
+    public_endpoint_url: str | None = None
+    """Endpoint written into presigned download URLs when clients reach S3 by another name."""
+
+
+DEFAULT_MAIL_FROM = "storyhub <no-reply@storyhub.invalid>"
+
+
+class SmtpSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Where outgoing mail goes in services mode (any SMTP submission server)."""
+
+    host: str
+    port: int = 587
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = True
+    """Upgrade the connection with STARTTLS before authenticating (port 587)."""
+
+
+class GoogleSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Google sign-in: ID tokens must name ``client_id`` and verify against ``jwks_url``."""
+
+    client_id: str
+    jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
+
+
+AI_KINDS = ("text", "image", "audio", "video", "effects")
+
+
+class AISettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Which AI/media providers to use and how (see ``docs/ai.md``)."""
+
+    openai_kinds: tuple[str, ...] = ("text", "image", "audio", "effects")
+    """Kinds served by the OpenAI-compatible endpoint when one is configured; others stay offline.
+
+    Video is opt-in: OpenAI shut its video (Sora) API down on 2026-09-24."""
+    text_model: str = "gpt-4o-mini"
+    image_model: str = "gpt-image-1"
+    speech_model: str = "gpt-4o-mini-tts"
+    speech_voice: str = "alloy"
+    video_model: str = "sora-2"
+    audio_format: Literal["opus", "mp3"] = "opus"
+    tool_path: str | None = None
+    """PATH-style directories searched for espeak-ng, ffmpeg and ffprobe; ``None`` = ``PATH``."""
+    timeout_seconds: float = 120.0
+    """Time limit for one generation (a subprocess or an API call, polling included)."""
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,6 +91,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     s3: S3Settings | None = None
     openai_base_url: str | None = None
     openai_api_key: str | None = None
+    ai: AISettings = msgspec.field(default_factory=AISettings)
     allowed_origins: tuple[str, ...] = ()
     """Exact origins allowed to call the API and open WebSockets from a browser."""
     trusted_proxies: tuple[str, ...] = ()
@@ -59,6 +105,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     session_idle_seconds: float = 60.0
     """An actor with no sockets and no messages for this long is passivated."""
+    smtp: SmtpSettings | None = None
+    """``None`` (embedded): mail is written as ``.eml`` files under ``data_dir/mail``."""
+    mail_from: str = DEFAULT_MAIL_FROM
+    public_url: str = "http://127.0.0.1:8000"
+    """The API's address as people reach it; links in mail start with it."""
+    google: GoogleSettings | None = None
+    """``None``: Google sign-in is switched off."""
 
     @property
     def database_kind(self) -> Literal["sqlite", "postgres"]:
@@ -189,6 +242,115 @@ def _secret_key(env: Mapping[str, str], data_dir: Path, embedded_db: bool) -> st
     return key
 
 
+def _ai(env: Mapping[str, str]) -> AISettings:
+    kinds_raw = _get(env, "AI_OPENAI_KINDS")
+    kinds = AISettings().openai_kinds
+    if kinds_raw is not None:
+        kinds = tuple(k.strip() for k in kinds_raw.split(",") if k.strip())
+        unknown = [k for k in kinds if k not in AI_KINDS]
+        if unknown:
+            raise SettingsError(
+                f"{PREFIX}AI_OPENAI_KINDS must list kinds among {', '.join(AI_KINDS)}, "
+                f"got {', '.join(unknown)}."
+            )
+    audio_format = (_get(env, "AI_AUDIO_FORMAT") or "opus").lower()
+    if audio_format not in ("opus", "mp3"):
+        raise SettingsError(f"{PREFIX}AI_AUDIO_FORMAT must be opus or mp3, got {audio_format!r}.")
+    defaults = AISettings()
+    return AISettings(
+        openai_kinds=kinds,
+        text_model=_get(env, "AI_TEXT_MODEL") or defaults.text_model,
+        image_model=_get(env, "AI_IMAGE_MODEL") or defaults.image_model,
+        speech_model=_get(env, "AI_SPEECH_MODEL") or defaults.speech_model,
+        speech_voice=_get(env, "AI_SPEECH_VOICE") or defaults.speech_voice,
+        video_model=_get(env, "AI_VIDEO_MODEL") or defaults.video_model,
+        audio_format=audio_format,  # type: ignore[arg-type]
+        tool_path=_get(env, "MEDIA_TOOL_PATH"),
+        timeout_seconds=_float(env, "AI_TIMEOUT_SECONDS", defaults.timeout_seconds),
+    )
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{PREFIX}{name} must be true or false, got {raw!r}.")
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
+    host = _get(env, "SMTP_HOST")
+    if host is None:
+        for name in ("SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD"):
+            if _get(env, name) is not None:
+                raise SettingsError(f"{PREFIX}SMTP_HOST is required when {PREFIX}{name} is set.")
+        return None
+    port = _int(env, "SMTP_PORT", 587)
+    if port > 65535:
+        raise SettingsError(f"{PREFIX}SMTP_PORT must be at most 65535, got {port}.")
+    username = _get(env, "SMTP_USERNAME")
+    password = env.get(PREFIX + "SMTP_PASSWORD") or None  # may carry spaces
+    if (username is None) != (password is None):
+        raise SettingsError(
+            f"{PREFIX}SMTP_USERNAME and {PREFIX}SMTP_PASSWORD must be set together."
+        )
+    return SmtpSettings(
+        host=host,
+        port=port,
+        username=username,
+        password=password,
+        starttls=_bool(env, "SMTP_STARTTLS", True),
+    )
+
+
+def _mail_from(env: Mapping[str, str]) -> str:
+    raw = _get(env, "MAIL_FROM")
+    if raw is None:
+        return DEFAULT_MAIL_FROM
+    from email.utils import parseaddr
+
+    _, address = parseaddr(raw)
+    if "@" not in address or any(ch in raw for ch in "\r\n"):
+        raise SettingsError(
+            f"{PREFIX}MAIL_FROM must be an address like storyhub <no-reply@example.org>, "
+            f"got {raw!r}."
+        )
+    return raw
+
+
+def _public_url(env: Mapping[str, str]) -> str:
+    raw = _get(env, "PUBLIC_URL")
+    if raw is None:
+        return "http://127.0.0.1:8000"
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise SettingsError(
+            f"{PREFIX}PUBLIC_URL must be an http(s) URL like https://storyhub.example, "
+            f"got {raw!r}."
+        )
+    return raw.rstrip("/")
+
+
+def _google(env: Mapping[str, str]) -> GoogleSettings | None:
+    client_id = _get(env, "GOOGLE_CLIENT_ID")
+    jwks_url = _get(env, "GOOGLE_JWKS_URL")
+    if client_id is None:
+        if jwks_url is not None:
+            raise SettingsError(
+                f"{PREFIX}GOOGLE_CLIENT_ID is required when {PREFIX}GOOGLE_JWKS_URL is set."
+            )
+        return None
+    if jwks_url is None:
+        return GoogleSettings(client_id=client_id)
+    if urlsplit(jwks_url).scheme not in ("http", "https") or not urlsplit(jwks_url).netloc:
+        raise SettingsError(f"{PREFIX}GOOGLE_JWKS_URL must be an http(s) URL, got {jwks_url!r}.")
+    return GoogleSettings(client_id=client_id, jwks_url=jwks_url)
+
+
 def _s3(env: Mapping[str, str]) -> S3Settings | None:
     bucket = _get(env, "S3_BUCKET")
     endpoint = _get(env, "S3_ENDPOINT_URL")
@@ -204,6 +366,7 @@ def _s3(env: Mapping[str, str]) -> S3Settings | None:
         region=_get(env, "S3_REGION") or "us-east-1",
         access_key_id=_get(env, "S3_ACCESS_KEY_ID"),
         secret_access_key=_get(env, "S3_SECRET_ACCESS_KEY"),
+        public_endpoint_url=_get(env, "S3_PUBLIC_ENDPOINT_URL"),
     )
 
 
@@ -237,6 +400,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         s3=_s3(env),
         openai_base_url=_get(env, "OPENAI_BASE_URL"),
         openai_api_key=_get(env, "OPENAI_API_KEY"),
+        ai=_ai(env),
         allowed_origins=_origins(env, "ALLOWED_ORIGINS"),
         trusted_proxies=tuple(
             p.strip() for p in (_get(env, "TRUSTED_PROXIES") or "").split(",") if p.strip()
@@ -247,4 +411,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         auth_rate_limit=_int(env, "AUTH_RATE_LIMIT", 20),
         log_level=log_level,
         session_idle_seconds=_float(env, "SESSION_IDLE_SECONDS", 60.0),
+        smtp=_smtp(env),
+        mail_from=_mail_from(env),
+        public_url=_public_url(env),
+        google=_google(env),
     )

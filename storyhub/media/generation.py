@@ -1,0 +1,301 @@
+"""Generating a story's media and the AI narrator's text, outside any request.
+
+The functions here are what the TaskIQ tasks (``storyhub.media.tasks``) run;
+they take a :class:`MediaRuntime` (providers + blob store) so tests and the
+embedded app can call them directly.
+
+Idempotency: one :class:`MediaAsset` per (story, seq, kind). A task that
+finds the asset returns it; two tasks that race (a redelivered message while
+the first worker was killed after the upload) both upload, but the database's
+unique index on (story, seq, kind) lets one insert win and the loser deletes
+its blob and returns the winner's asset. A cover belongs to no segment; its
+row stores seq 0 (:data:`COVER_SEQ`; segments count from 1) because NULL is
+never equal to NULL in a unique index, so the same index guards covers too.
+Callers and results say ``seq=None`` for a cover.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+from storyhub.lib.blobs import BlobStore, build_blob_store
+from storyhub.lib.errors import InvalidInput, NotFound, is_unique_violation
+from storyhub.media.keys import media_key
+from storyhub.media.providers.base import (
+    AgeRating,
+    ImageRequest,
+    MediaResult,
+    SpeechRequest,
+    TextRequest,
+    TextResult,
+    VideoRequest,
+)
+from storyhub.media.registry import MediaProviders, build_providers
+from storyhub.media.tables import MediaAsset
+from storyhub.settings import Settings
+from storyhub.stories.tables import Segment, Story
+
+AssetKind = Literal["image", "audio", "video", "cover"]
+ASSET_KINDS: tuple[AssetKind, ...] = ("image", "audio", "video", "cover")
+SEGMENT_IMAGE = (1024, 576)
+COVER_IMAGE = (1024, 1536)
+COVER_SEQ = 0
+"""The seq a cover's row stores (see the module docstring)."""
+RECENT_SEGMENTS = 8
+"""How many of the last segments the narrator reads."""
+
+
+@dataclass
+class MediaRuntime:
+    """What generation needs in one process: the providers and the blob store."""
+
+    settings: Settings
+    providers: MediaProviders
+    blobs: BlobStore
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MediaRuntime:
+        """Providers and storage as ``settings`` select them (nothing connects yet)."""
+        return cls(
+            settings=settings,
+            providers=build_providers(settings),
+            blobs=build_blob_store(settings.s3, settings.data_dir),
+        )
+
+    async def aclose(self) -> None:
+        """Close the SDK and S3 clients."""
+        await self.providers.aclose()
+        await self.blobs.aclose()
+
+
+class AssetRecord(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """A stored asset as tasks report it (and as ``mediaReady`` can carry it)."""
+
+    id: uuid.UUID
+    story_id: uuid.UUID
+    seq: int | None
+    kind: str
+    content_type: str
+    blob_key: str
+    provider: str
+    model: str
+    duration_seconds: float | None
+    created_at: datetime
+
+
+_ASSET_COLUMNS = (
+    MediaAsset.id,
+    MediaAsset.story,
+    MediaAsset.seq,
+    MediaAsset.kind,
+    MediaAsset.content_type,
+    MediaAsset.blob_key,
+    MediaAsset.provider,
+    MediaAsset.model,
+    MediaAsset.duration_seconds,
+    MediaAsset.created_at,
+)
+
+
+def _record(row: dict[str, Any]) -> AssetRecord:
+    return AssetRecord(
+        id=row["id"],
+        story_id=row["story"],
+        seq=None if row["kind"] == "cover" else row["seq"],
+        kind=row["kind"],
+        content_type=row["content_type"],
+        blob_key=row["blob_key"],
+        provider=row["provider"],
+        model=row["model"],
+        duration_seconds=row["duration_seconds"],
+        created_at=row["created_at"],
+    )
+
+
+def _stored_seq(seq: int | None) -> int:
+    return COVER_SEQ if seq is None else seq
+
+
+async def find_asset(story_id: uuid.UUID, seq: int | None, kind: str) -> AssetRecord | None:
+    """The stored asset for (story, seq, kind) (``seq=None`` for the cover), if any."""
+    row = (
+        await MediaAsset.select(*_ASSET_COLUMNS)
+        .where(
+            (MediaAsset.story == story_id)
+            & (MediaAsset.seq == _stored_seq(seq))
+            & (MediaAsset.kind == kind)
+        )
+        .first()
+    )
+    return None if row is None else _record(row)
+
+
+def caption_for(text: str, limit: int = 120) -> str:
+    """The first sentence of ``text``, shortened to ``limit`` characters."""
+    first = re.split(r"(?<=[.!?])\s+", text.strip(), maxsplit=1)[0]
+    return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
+
+
+class _StoryFacts(msgspec.Struct, frozen=True):
+    title: str
+    premise: str
+    age_rating: AgeRating
+
+
+async def _story(story_id: uuid.UUID) -> _StoryFacts:
+    row = (
+        await Story.select(Story.title, Story.premise, Story.age_rating)
+        .where(Story.id == story_id)
+        .first()
+    )
+    if row is None:
+        raise NotFound("The story does not exist.", code="storyNotFound")
+    rating: AgeRating = "allAges"
+    if row["age_rating"] in ("teen", "mature"):
+        rating = row["age_rating"]
+    return _StoryFacts(title=row["title"], premise=row["premise"], age_rating=rating)
+
+
+async def _segment_text(story_id: uuid.UUID, seq: int) -> str:
+    row = (
+        await Segment.select(Segment.content)
+        .where((Segment.story == story_id) & (Segment.seq == seq))
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"Segment {seq} does not exist in this story.", code="segmentNotFound")
+    return str(row["content"])
+
+
+def _check_target(seq: int | None, kind: str) -> None:
+    if kind not in ASSET_KINDS:
+        raise InvalidInput(
+            f"{kind!r} is not a media kind; use image, audio, video or cover.",
+            code="invalidMediaKind",
+        )
+    if (kind == "cover") != (seq is None):
+        raise InvalidInput(
+            "Cover art belongs to the story (no segment); other media to one segment.",
+            code="invalidMediaTarget",
+        )
+
+
+async def _produce(
+    runtime: MediaRuntime, story_id: uuid.UUID, seq: int | None, kind: str
+) -> tuple[str, MediaResult]:
+    """The prompt used and the generated media (not yet stored)."""
+    story = await _story(story_id)
+    providers = runtime.providers
+    if kind == "cover":
+        prompt = f"{story.title}. {story.premise}"
+        width, height = COVER_IMAGE
+        result = await providers.image.illustrate(
+            ImageRequest(
+                prompt=prompt,
+                caption=story.title,
+                width=width,
+                height=height,
+                age_rating=story.age_rating,
+            )
+        )
+        return prompt, result
+    assert seq is not None
+    text = await _segment_text(story_id, seq)
+    if kind == "image":
+        width, height = SEGMENT_IMAGE
+        request = ImageRequest(
+            prompt=text,
+            caption=caption_for(text),
+            width=width,
+            height=height,
+            age_rating=story.age_rating,
+        )
+        return text, await providers.image.illustrate(request)
+    if kind == "audio":
+        speech = SpeechRequest(text=text, format=runtime.settings.ai.audio_format)
+        return text, await providers.audio.narrate(speech)
+    # Video is made from the segment's own illustration and narration, which
+    # become assets of their own on the way (and are reused when they exist).
+    image = await generate_asset(runtime, story_id, seq, "image")
+    audio = await generate_asset(runtime, story_id, seq, "audio")
+    video = VideoRequest(
+        prompt=text,
+        image=await runtime.blobs.get(image.blob_key),
+        audio=await runtime.blobs.get(audio.blob_key),
+    )
+    return text, await providers.video.animate(video)
+
+
+async def generate_asset(
+    runtime: MediaRuntime, story_id: uuid.UUID, seq: int | None, kind: str
+) -> AssetRecord:
+    """The asset for (story, seq, kind), generated and stored unless it exists.
+
+    Raises ``NotFound`` (story or segment missing), ``InvalidInput`` (bad kind
+    or target) and provider errors (``ProviderUnavailable``, ``ProviderFailed``).
+    """
+    _check_target(seq, kind)
+    existing = await find_asset(story_id, seq, kind)
+    if existing is not None:
+        return existing
+    prompt, result = await _produce(runtime, story_id, seq, kind)
+    key = media_key(story_id, seq, kind, result.content_type)
+    await runtime.blobs.put(key, result.data, result.content_type)
+    try:
+        await MediaAsset.insert(
+            MediaAsset(
+                story=story_id,
+                seq=_stored_seq(seq),
+                kind=kind,
+                prompt=prompt,
+                provider=result.provider,
+                model=result.model,
+                blob_key=key,
+                content_type=result.content_type,
+                duration_seconds=result.duration_seconds,
+            )
+        )
+    except Exception as exc:
+        await runtime.blobs.delete(key)
+        if not is_unique_violation(exc):
+            raise
+        winner = await find_asset(story_id, seq, kind)
+        if winner is None:  # the winner was deleted in between: nothing to return
+            raise
+        return winner
+    stored = await find_asset(story_id, seq, kind)
+    assert stored is not None
+    return stored
+
+
+async def write_ai_segment(
+    runtime: MediaRuntime, story_id: uuid.UUID, facts: tuple[str, ...] = ()
+) -> TextResult:
+    """The AI narrator's next segment for the story (not yet checked or committed).
+
+    The caller passes the text through the safety layer for the room's
+    youngest member and commits it like any segment.
+    """
+    story = await _story(story_id)
+    rows = (
+        await Segment.select(Segment.content)
+        .where(Segment.story == story_id)
+        .order_by(Segment.seq, ascending=False)
+        .limit(RECENT_SEGMENTS)
+    )
+    recent = tuple(str(row["content"]) for row in reversed(rows))
+    return await runtime.providers.text.continue_story(
+        TextRequest(
+            premise=story.premise,
+            recent_segments=recent,
+            title=story.title,
+            age_rating=story.age_rating,
+            facts=facts,
+        )
+    )

@@ -1,0 +1,176 @@
+"""Choosing providers from settings and reporting what is available.
+
+With ``STORYHUB_OPENAI_BASE_URL`` or ``STORYHUB_OPENAI_API_KEY`` set, the kinds
+listed in ``STORYHUB_AI_OPENAI_KINDS`` (default: all) go to that endpoint and
+the rest stay offline; with neither set, everything is offline. Nothing else
+in the code asks which provider it has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx2
+import msgspec
+from openai import AsyncOpenAI
+
+from storyhub.media.providers.base import (
+    AudioProvider,
+    ImageProvider,
+    TextProvider,
+    VideoProvider,
+    VisualEffectsProvider,
+)
+from storyhub.media.providers.offline import (
+    EspeakAudioProvider,
+    FfmpegVideoProvider,
+    NarratorTextProvider,
+    PillowImageProvider,
+    RuleEffectsProvider,
+)
+from storyhub.media.providers.openai_compat import (
+    OpenAIAudioProvider,
+    OpenAIEffectsProvider,
+    OpenAIImageProvider,
+    OpenAITextProvider,
+    OpenAIVideoProvider,
+    build_client,
+)
+from storyhub.media.tools import MediaTools, ToolStatus
+from storyhub.settings import Settings
+
+TOOLS_NEEDED: dict[str, tuple[str, ...]] = {
+    "audio": ("espeak-ng", "ffmpeg"),
+    "video": ("ffmpeg", "ffprobe"),
+}
+"""Programs each offline kind runs (text, image and effects need none)."""
+
+
+def openai_configured(settings: Settings) -> bool:
+    """True when an OpenAI-compatible endpoint is configured."""
+    return settings.openai_base_url is not None or settings.openai_api_key is not None
+
+
+@dataclass
+class MediaProviders:
+    """One provider per kind, chosen once from settings; owns the SDK client."""
+
+    text: TextProvider
+    image: ImageProvider
+    audio: AudioProvider
+    video: VideoProvider
+    effects: VisualEffectsProvider
+    tools: MediaTools
+    client: AsyncOpenAI | None = None
+
+    def by_kind(
+        self,
+    ) -> dict[
+        str, TextProvider | ImageProvider | AudioProvider | VideoProvider | VisualEffectsProvider
+    ]:
+        """The providers keyed by kind name (``text``, ``image``, ...)."""
+        return {
+            "text": self.text,
+            "image": self.image,
+            "audio": self.audio,
+            "video": self.video,
+            "effects": self.effects,
+        }
+
+    async def aclose(self) -> None:
+        """Close the SDK's HTTP connections (offline providers hold none)."""
+        if self.client is not None:
+            await self.client.close()
+
+
+def build_providers(
+    settings: Settings, *, http_client: httpx2.AsyncClient | None = None
+) -> MediaProviders:
+    """The providers ``settings`` select (``http_client`` lets tests mock the endpoint)."""
+    ai = settings.ai
+    tools = MediaTools(search_path=ai.tool_path)
+    client = build_client(settings, http_client) if openai_configured(settings) else None
+
+    def remote(kind: str) -> bool:
+        return client is not None and kind in ai.openai_kinds
+
+    text: TextProvider = (
+        OpenAITextProvider(client, ai) if client and remote("text") else NarratorTextProvider()
+    )
+    image: ImageProvider = (
+        OpenAIImageProvider(client, ai) if client and remote("image") else PillowImageProvider()
+    )
+    audio: AudioProvider = (
+        OpenAIAudioProvider(client, ai, tools)
+        if client and remote("audio")
+        else EspeakAudioProvider(tools, ai.timeout_seconds)
+    )
+    video: VideoProvider = (
+        OpenAIVideoProvider(client, ai)
+        if client and remote("video")
+        else FfmpegVideoProvider(tools, ai.timeout_seconds)
+    )
+    effects: VisualEffectsProvider = (
+        OpenAIEffectsProvider(client, ai) if client and remote("effects") else RuleEffectsProvider()
+    )
+    return MediaProviders(
+        text=text,
+        image=image,
+        audio=audio,
+        video=video,
+        effects=effects,
+        tools=tools,
+        client=client,
+    )
+
+
+class ProviderStatus(msgspec.Struct, frozen=True, rename="camel"):
+    """Which implementation serves one kind, and whether it can run here."""
+
+    kind: str
+    provider: str
+    model: str
+    available: bool
+    problem: str | None = None
+
+
+class MediaReport(msgspec.Struct, frozen=True, rename="camel"):
+    """What ``/health/ready`` shows about AI and media."""
+
+    ready: bool
+    providers: list[ProviderStatus]
+    tools: list[ToolStatus]
+    openai_base_url: str | None = None
+
+
+async def media_report(providers: MediaProviders, settings: Settings) -> MediaReport:
+    """Providers per kind and the media programs found here (versions cached).
+
+    Only the programs an offline provider in use needs make ``ready`` false; a
+    remote endpoint is not called here (that would cost money per probe).
+    """
+    tool_status = {
+        name: await providers.tools.status(name) for name in ("espeak-ng", "ffmpeg", "ffprobe")
+    }
+    statuses = []
+    for kind, provider in providers.by_kind().items():
+        missing = (
+            [t for t in TOOLS_NEEDED.get(kind, ()) if not tool_status[t].available]
+            if provider.name == "offline"
+            else []
+        )
+        statuses.append(
+            ProviderStatus(
+                kind=kind,
+                provider=provider.name,
+                model=provider.model,
+                available=not missing,
+                problem=f"{', '.join(missing)} not installed" if missing else None,
+            )
+        )
+    return MediaReport(
+        ready=all(s.available for s in statuses),
+        providers=statuses,
+        tools=list(tool_status.values()),
+        openai_base_url=settings.openai_base_url if providers.client is not None else None,
+    )
