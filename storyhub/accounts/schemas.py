@@ -26,6 +26,8 @@ class RegisterRequest(_Input):
     birth_date: date
     country: str | None = None
     """ISO 3166-1 alpha-2; decides the age of digital consent (16 when absent)."""
+    parent_email: str | None = None
+    """Required below the age of digital consent: the parent who is asked to consent."""
 
 
 class LoginRequest(_Input):

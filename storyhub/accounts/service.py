@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-from storyhub.accounts import refresh, tiers
+from storyhub.accounts import consent, refresh, tiers
 from storyhub.accounts.passwords import Passwords, check_password_rules, passwords_for
 from storyhub.accounts.principal import AccountStatus, Principal, Role
 from storyhub.accounts.schemas import (
@@ -87,8 +87,20 @@ class AccountService:
 
     # --- registration -------------------------------------------------------------
 
-    async def register(self, data: RegisterRequest, role: Role = "user") -> RegisteredUser:
-        """Create an account; a child below the consent age starts ``pendingConsent``."""
+    async def register(
+        self,
+        data: RegisterRequest,
+        role: Role = "user",
+        *,
+        parent: Principal | None = None,
+        parent_scopes: frozenset[str] = frozenset({"participate"}),
+    ) -> RegisteredUser:
+        """Create an account; a child below the consent age starts ``pendingConsent``.
+
+        Such a child must name ``parentEmail``: the parent is mailed a consent
+        link in the same transaction. With ``parent`` (a logged-in adult
+        creating a child's account) the child is linked and consented at once.
+        """
         email = normalise_email(data.email)
         check_password_rules(data.password)
         display_name = clean_display_name(data.display_name)
@@ -109,6 +121,17 @@ class AccountService:
         status: AccountStatus = (
             "pendingConsent" if tiers.needs_parental_consent(age, country) else "active"
         )
+        parent_email = None
+        parent_verifications: list[str] = []
+        if parent is not None:
+            if age_tier == "adult":
+                raise InvalidInput("A parent can only create a minor's account.", code="notAChild")
+            parent_verifications = await consent.parent_evidence(
+                parent, require_verified=self._settings.consent_requires_verified_parent
+            )
+            status = "active"
+        elif status == "pendingConsent":
+            parent_email = consent.check_parent_email(data.parent_email, email)
 
         # Checked first so a taken email costs no hashing; the unique index
         # below still decides races.
@@ -130,7 +153,26 @@ class AccountService:
             role=role,
         )
         try:
-            await User.insert(user)
+            async with consent.writing():
+                await User.insert(user)
+                if parent is not None:
+                    await consent.link_parent_created_child(
+                        self._cipher,
+                        parent,
+                        user_id,
+                        parent_scopes,
+                        parent_verifications=parent_verifications,
+                        ip=self._ip,
+                    )
+                elif parent_email is not None:
+                    await consent.request_consent(
+                        self._settings,
+                        self._cipher,
+                        child_id=user_id,
+                        child_display_name=display_name,
+                        parent_email=parent_email,
+                        ip=self._ip,
+                    )
         except Exception as exc:
             if is_unique_violation(exc):
                 raise Conflict(
@@ -142,7 +184,12 @@ class AccountService:
             actor_id=user_id,
             subject=_user_subject(user_id),
             ip=self._ip,
-            data={"ageTier": age_tier, "status": status, "role": role},
+            data={
+                "ageTier": age_tier,
+                "status": status,
+                "role": role,
+                "createdByParent": parent is not None,
+            },
         )
         return RegisteredUser(
             id=user_id, email=email, display_name=display_name, age_tier=age_tier, status=status

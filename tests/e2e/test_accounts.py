@@ -274,7 +274,13 @@ class TestChildren:
     def test_child_is_pending_consent_and_guarded(self, client: httpx.Client) -> None:
         email = _email()
         eight_years_ago = date.today().replace(year=date.today().year - 8, day=1)
-        created = _register(client, email, birthDate=eight_years_ago.isoformat(), country="US")
+        created = _register(
+            client,
+            email,
+            birthDate=eight_years_ago.isoformat(),
+            country="US",
+            parentEmail="parent-" + email,
+        )
         assert created["ageTier"] == "child"
         assert created["status"] == "pendingConsent"
         access = _login(client, email)["accessToken"]
@@ -287,7 +293,13 @@ class TestChildren:
     def test_teen_consent_depends_on_country(self, client: httpx.Client) -> None:
         fourteen = date.today().replace(year=date.today().year - 14, day=1)
         spain = _register(client, _email(), birthDate=fourteen.isoformat(), country="ES")
-        germany = _register(client, _email(), birthDate=fourteen.isoformat(), country="DE")
+        germany = _register(
+            client,
+            _email(),
+            birthDate=fourteen.isoformat(),
+            country="DE",
+            parentEmail="parent@example.test",
+        )
         assert (spain["ageTier"], spain["status"]) == ("teen", "active")
         assert (germany["ageTier"], germany["status"]) == ("teen", "pendingConsent")
 

@@ -79,7 +79,13 @@ def accounts(settings: Settings, tokens: TokenService, revoked: Revocations) -> 
 async def _user(accounts: AccountService, birth: date = date(1990, 1, 1)) -> tuple[UUID, str]:
     email = f"{uuid.uuid4().hex[:12]}@example.test"
     created = await accounts.register(
-        RegisterRequest(email=email, password=PASSWORD, display_name="Ada", birth_date=birth)
+        RegisterRequest(
+            email=email,
+            password=PASSWORD,
+            display_name="Ada",
+            birth_date=birth,
+            parent_email=f"parent-{email}",  # used only below the consent age
+        )
     )
     return created.id, email
 

@@ -1,0 +1,1 @@
+"""Outgoing mail: an outbox table drained by a background sender with retries."""
