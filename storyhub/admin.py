@@ -8,7 +8,17 @@ from typing import Any
 def register_admin_commands(sub: Any) -> None:
     """Add every domain's admin subcommands to the ``admin`` parser."""
     from storyhub.accounts.commands import register_commands as accounts_commands
+    from storyhub.accounts.verification_commands import (
+        register_commands as verification_commands,
+    )
+    from storyhub.mail.commands import register_commands as mail_commands
+    from storyhub.safety.moderation_commands import register_commands as moderation_commands
 
-    registrars: list[Any] = [accounts_commands]
+    registrars: list[Any] = [
+        accounts_commands,
+        mail_commands,
+        verification_commands,
+        moderation_commands,
+    ]
     for register in registrars:
         register(sub)

@@ -103,11 +103,28 @@ def create_app(settings: Settings | None = None) -> Litestar:
             if valkey is not None:
                 await valkey.aclose()
 
+    from storyhub.accounts import identity_wiring as identity
+    from storyhub.accounts.controllers import ROUTE_HANDLERS as ACCOUNT_ROUTES
+    from storyhub.accounts.events import log_sessions_revoked
+    from storyhub.books.controllers import ROUTE_HANDLERS as BOOK_ROUTES
     from storyhub.health import HealthController
+    from storyhub.safety.moderation_controllers import ROUTE_HANDLERS as MODERATION_ROUTES
+    from storyhub.sessions import wiring as sessions
+    from storyhub.stories.controllers import LISTENERS as STORY_LISTENERS
+    from storyhub.stories.controllers import StoryController
+    from storyhub.stories.tickets import build_ticket_book
 
-    route_handlers: list[Any] = [HealthController]
-    listeners: list[Any] = []
-    lifespans: list[Any] = [resources]
+    route_handlers: list[Any] = [
+        HealthController,
+        *ACCOUNT_ROUTES,
+        *identity.ROUTE_HANDLERS,
+        StoryController,
+        *sessions.ROUTE_HANDLERS,
+        *MODERATION_ROUTES,
+        *BOOK_ROUTES,
+    ]
+    listeners: list[Any] = [log_sessions_revoked, *STORY_LISTENERS, *sessions.LISTENERS]
+    lifespans: list[Any] = [resources, *identity.LIFESPANS, sessions.session_lifespan]
 
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.auth_rate_limit),
@@ -127,7 +144,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "valkey": Provide(_valkey, sync_to_thread=False),
             "tokens": Provide(_tokens, sync_to_thread=False),
         },
-        state=State({"services": services, "tokens": tokens}),
+        state=State(
+            {"services": services, "tokens": tokens, "ws_tickets": build_ticket_book(valkey)}
+        ),
         lifespan=lifespans,
         listeners=listeners,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

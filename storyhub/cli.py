@@ -14,7 +14,7 @@ os.environ.setdefault("PICCOLO_CONF", "storyhub.piccolo_conf")
 
 from storyhub.settings import Settings, SettingsError, load_settings
 
-WORKER_TASK_MODULES: list[str] = []
+WORKER_TASK_MODULES: list[str] = ["storyhub.media.tasks", "storyhub.books.tasks"]
 """Modules that define TaskIQ tasks; the worker imports them."""
 
 
@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     from storyhub.admin import register_admin_commands
 
     register_admin_commands(admin_sub)
+    from storyhub.safety.cli import register as register_safety_commands
+
+    register_safety_commands(sub)
     return parser
 
 

@@ -112,6 +112,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The API's address as people reach it; links in mail start with it."""
     google: GoogleSettings | None = None
     """``None``: Google sign-in is switched off."""
+    consent_requires_verified_parent: bool = False
+    """Parents must have an approved ID-document or Google verification to consent."""
 
     @property
     def database_kind(self) -> Literal["sqlite", "postgres"]:
@@ -415,4 +417,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         mail_from=_mail_from(env),
         public_url=_public_url(env),
         google=_google(env),
+        consent_requires_verified_parent=_bool(env, "CONSENT_REQUIRES_VERIFIED_PARENT", False),
     )
