@@ -21,7 +21,10 @@ def build_broker(settings: Settings) -> AsyncBroker:
     if settings.valkey_url is None:
         return InMemoryBroker()
     url = redis_compatible_url(settings.valkey_url)
-    return RedisStreamBroker(url, queue_name="storyhub:tasks").with_result_backend(
+    # consumer_id "0": a group created by the first worker starts at the
+    # beginning of the stream, so tasks queued before any worker ever ran are
+    # still delivered ("$" would skip them). Once the group exists it is kept.
+    return RedisStreamBroker(url, queue_name="storyhub:tasks", consumer_id="0").with_result_backend(
         RedisAsyncResultBackend(url, result_ex_time=RESULT_TTL_SECONDS)
     )
 
