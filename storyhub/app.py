@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from storyhub.books.controllers import ROUTE_HANDLERS as BOOK_ROUTES
     from storyhub.health import HealthController
     from storyhub.safety.moderation_controllers import ROUTE_HANDLERS as MODERATION_ROUTES
+    from storyhub.safety.room_filter import safety_lifespan
     from storyhub.sessions import wiring as sessions
     from storyhub.stories.controllers import LISTENERS as STORY_LISTENERS
     from storyhub.stories.controllers import StoryController
@@ -124,7 +125,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *BOOK_ROUTES,
     ]
     listeners: list[Any] = [log_sessions_revoked, *STORY_LISTENERS, *sessions.LISTENERS]
-    lifespans: list[Any] = [resources, *identity.LIFESPANS, sessions.session_lifespan]
+    # safety_lifespan sets app.state.content_filter before the sessions registry starts.
+    lifespans: list[Any] = [
+        resources,
+        *identity.LIFESPANS,
+        safety_lifespan,
+        sessions.session_lifespan,
+    ]
 
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.auth_rate_limit),

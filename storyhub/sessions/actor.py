@@ -213,18 +213,22 @@ class StorySession:
                 await self._handle(message)
         except RuleViolation as refused:
             if message is not None:
-                self._answer(message, refused.code, refused.message)
+                self._answer(message, refused.code, refused.message, refused.categories)
         except Exception:
             log.exception("story session step failed", extra={"storyId": str(self.story_id)})
             if message is not None:
                 self._answer(message, "unavailable", "The command failed; retry.")
 
-    def _answer(self, message: Message, code: str, text: str) -> None:
+    def _answer(
+        self, message: Message, code: str, text: str, categories: tuple[str, ...] = ()
+    ) -> None:
         """Send the sender an ``error`` carrying its client message id."""
         client_msg_id = getattr(message, "client_msg_id", None)
         if isinstance(message, Join):
             client_msg_id = message.command.client_msg_id
-        error = Error(code=code, message=text, client_msg_id=client_msg_id)
+        error = Error(
+            code=code, message=text, client_msg_id=client_msg_id, categories=list(categories)
+        )
         reply = getattr(message, "reply", None)
         if reply is not None:
             reply(error)
@@ -303,11 +307,14 @@ class StorySession:
             raise RuleViolation("forbidden", f"Viewers cannot {action}.")
 
     async def _filtered(self, text: str, author: UUID, kind: ContentKind) -> str:
-        """The safety seam: the text to store, or a ``contentRejected`` refusal."""
+        """The safety seam: the text to store, or a ``contentBlocked``/``contentRejected`` error."""
         context = ContentContext(self.story_id, author, self._record.age_rating, kind)
         verdict = await self._host.content_filter.check(text, context)
         if not verdict.allowed:
-            raise RuleViolation("contentRejected", verdict.reason or "This text cannot be used.")
+            reason = verdict.reason or "This text cannot be used."
+            if verdict.categories:
+                raise RuleViolation("contentBlocked", reason, verdict.categories)
+            raise RuleViolation("contentRejected", reason)
         return verdict.text
 
     # --- presence ---------------------------------------------------------------------

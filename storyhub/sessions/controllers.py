@@ -54,6 +54,7 @@ _ERRORS: dict[str, type[StoryhubError]] = {
     "clientMsgIdReused": Conflict,
     "textTooLong": InvalidInput,
     "contentRejected": InvalidInput,
+    "contentBlocked": InvalidInput,
     "busy": Unavailable,
     "unavailable": Unavailable,
 }

@@ -23,6 +23,12 @@ class ContentVerdict(msgspec.Struct, frozen=True):
     """The text to store (possibly redacted); ignored when not allowed."""
     reason: str = ""
     """Shown to the author when refused (never the matched content itself)."""
+    categories: tuple[str, ...] = ()
+    """Why a refusal happened (the safety layer's categories, e.g. ``profanity``).
+
+    A refusal with categories reaches the author as ``contentBlocked`` carrying
+    them; one without stays the generic ``contentRejected``.
+    """
 
 
 @dataclass(frozen=True)

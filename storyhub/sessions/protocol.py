@@ -261,6 +261,8 @@ class Error(Event, tag="error", omit_defaults=True, frozen=True):
     code: str
     message: str
     client_msg_id: str | None = None
+    categories: list[str] = msgspec.field(default_factory=list)
+    """For ``contentBlocked``: why the safety layer refused the text (omitted otherwise)."""
 
 
 class Pong(Event, tag="pong", frozen=True):
@@ -331,6 +333,7 @@ ERROR_CODES: dict[str, str] = {
     "clientMsgIdReused": "This clientMsgId was already used for a different command.",
     "textTooLong": "The text is longer than the story's maximum segment length.",
     "contentRejected": "The safety layer refused the text.",
+    "contentBlocked": "The safety filter blocked the text; `categories` says why.",
     "voteInProgress": "A vote to end is already open.",
     "voteNotFound": "No open vote has this id.",
     "alreadyVoted": "You already voted in this vote.",

@@ -29,10 +29,12 @@ VoteStatus = Literal["open", "passed", "rejected", "expired"]
 class RuleViolation(Exception):
     """A command the rules refuse; ``code`` is the stable wire error code."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, categories: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.categories = categories
+        """For ``contentBlocked``: the safety categories that refused the text."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import valkey
 from taskiq import BrokerMessage
 
 from storyhub.lib.broker import build_broker
@@ -14,10 +15,16 @@ from storyhub.settings import load_settings
 async def test_task_queued_before_the_first_worker_is_delivered(
     redis_url: str, tmp_path: Path
 ) -> None:
+    # A logical database of its own: other tests' workers on this Redis must
+    # not consume the probe message, and the consumer group must not exist yet.
+    url = redis_url.rsplit("/", 1)[0] + "/11"
+    client = valkey.Valkey.from_url(url)
+    client.flushdb()
+    client.close()
     settings = load_settings(
         {
             "STORYHUB_DATA_DIR": str(tmp_path),
-            "STORYHUB_VALKEY_URL": redis_url,
+            "STORYHUB_VALKEY_URL": url,
             "STORYHUB_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/unused",
             "STORYHUB_SECRET_KEY": "x" * 40,
         }
