@@ -27,7 +27,7 @@ async def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     if request.param == "local":
         yield LocalBlobStore(tmp_path / "blobs")
         return
-    endpoint: str = request.getfixturevalue("consent_s3_endpoint")
+    endpoint: str = request.getfixturevalue("s3_endpoint")
     store = S3BlobStore(
         S3Settings(
             bucket=f"ids-{uuid.uuid4().hex[:8]}",

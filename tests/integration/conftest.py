@@ -1,4 +1,4 @@
-"""Fixtures for the consent/verification integration tests: a private moto S3 server."""
+"""Integration fixtures shared by several domains: a private S3-compatible server (moto)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from tests.support.services import free_port
 
 
 @pytest.fixture(scope="session")
-def consent_s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A moto S3 server (a real HTTP S3 API) private to this session."""
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto S3 server private to this test session."""
     port = free_port()
-    log = (tmp_path_factory.mktemp("moto-consent") / "moto.log").open("wb")
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=log,
