@@ -3,42 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
-from storyhub.lib.errors import StoryhubError
-from storyhub.settings import Settings, SettingsError, load_settings
-
-T = TypeVar("T")
+from storyhub.lib.cli_support import run_with_database
+from storyhub.settings import Settings
 
 
-async def _with_database(settings: Settings, work: Callable[[Any, Any], Awaitable[T]]) -> T:
-    from storyhub.lib import database
-    from storyhub.lib.blobs import build_blob_store
-    from storyhub.lib.crypto import FieldCipher
-    from storyhub.piccolo_app import TABLES
-
-    engine = database.build_engine(settings.database_url)
-    await database.migrate(engine, TABLES)
-    await database.open_pool(engine, max_size=2)
-    blobs = build_blob_store(settings.s3, settings.data_dir)
-    try:
-        return await work(blobs, FieldCipher(settings.secret_key))
-    finally:
-        await blobs.aclose()
-        await database.close_pool(engine)
-
-
-def _list(settings: Settings, status: str | None) -> int:
+async def _list(status: str | None) -> int:
     from storyhub.accounts import verification
 
-    async def work(_: Any, __: Any) -> list[verification.VerificationOut]:
-        return await verification.for_review(status, limit=500)
-
-    requests = asyncio.run(_with_database(settings, work))
+    requests = await verification.for_review(status, limit=500)
     if not requests:
         print("no verification requests" + (f" in status {status}" if status else ""))
     for item in requests:
@@ -50,40 +25,39 @@ def _list(settings: Settings, status: str | None) -> int:
     return 0
 
 
-def _decide(settings: Settings, request_id: UUID, decision: str, note: str | None) -> int:
+async def _decide(settings: Settings, request_id: UUID, decision: str, note: str | None) -> int:
     from storyhub.accounts import verification
+    from storyhub.lib.blobs import build_blob_store
+    from storyhub.lib.crypto import FieldCipher
 
-    async def work(blobs: Any, cipher: Any) -> verification.VerificationOut:
-        return await verification.decide(
+    blobs = build_blob_store(settings.s3, settings.data_dir)
+    try:
+        decided = await verification.decide(
             request_id,
             "approve" if decision == "approve" else "reject",
             note,
             reviewer_id=None,
             by="cli",
             blobs=blobs,
-            cipher=cipher,
+            cipher=FieldCipher(settings.secret_key),
             ip="cli",
         )
-
-    decided = asyncio.run(_with_database(settings, work))
+    finally:
+        await blobs.aclose()
     print(f"{decided.id} is now {decided.status}; its document was deleted.")
     return 0
 
 
 def run_verifications(args: argparse.Namespace) -> int:
-    """The ``verifications`` entry point."""
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"storyhub: {exc}", file=sys.stderr)
-        return 2
-    try:
+    """The ``verifications`` entry point (exit 2 on bad settings, 1 on a refusal)."""
+    from storyhub.piccolo_app import TABLES
+
+    async def work(settings: Settings) -> int:
         if args.action == "list":
-            return _list(settings, None if args.status == "all" else args.status)
-        return _decide(settings, args.id, args.action, args.note)
-    except StoryhubError as exc:
-        print(f"storyhub: {exc.message} ({exc.code})", file=sys.stderr)
-        return 1
+            return await _list(None if args.status == "all" else args.status)
+        return await _decide(settings, args.id, args.action, args.note)
+
+    return run_with_database(TABLES, work)
 
 
 def _uuid(raw: str) -> UUID:
