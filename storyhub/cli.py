@@ -5,25 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 from collections.abc import Sequence
 
 # Piccolo looks its configuration up by module name; point it at ours before
 # anything imports Piccolo's finder.
 os.environ.setdefault("PICCOLO_CONF", "storyhub.piccolo_conf")
 
-from storyhub.settings import Settings, SettingsError, load_settings
+from storyhub.lib.cli_support import settings_or_exit
 
 WORKER_TASK_MODULES: list[str] = ["storyhub.media.tasks", "storyhub.books.tasks"]
 """Modules that define TaskIQ tasks; the worker imports them."""
-
-
-def _settings_or_exit() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        print(f"storyhub: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -32,7 +23,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from storyhub.app import create_app
 
-    settings = _settings_or_exit()
+    settings = settings_or_exit()
     app = create_app(settings)
     uvicorn.run(
         app,
@@ -52,7 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run TaskIQ worker processes for background jobs."""
-    _settings_or_exit()
+    settings_or_exit()
     from taskiq.cli.worker.args import WorkerArgs
     from taskiq.cli.worker.run import run_worker
 
@@ -71,7 +62,7 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     from storyhub.lib import database
     from storyhub.piccolo_app import TABLES
 
-    settings = _settings_or_exit()
+    settings = settings_or_exit()
 
     async def run() -> None:
         engine = database.build_engine(settings.database_url)

@@ -11,8 +11,9 @@ from typing import Any
 
 from storyhub.accounts.principal import Role
 from storyhub.accounts.schemas import RegisteredUser, RegisterRequest
+from storyhub.lib.cli_support import open_database, settings_or_exit
 from storyhub.lib.errors import StoryhubError
-from storyhub.settings import Settings, SettingsError, load_settings
+from storyhub.settings import Settings
 
 ROLES: tuple[Role, ...] = ("user", "moderator", "admin")
 
@@ -35,14 +36,10 @@ async def create_user(
     """
     from storyhub.accounts.service import AccountService
     from storyhub.accounts.tokens import TokenService
-    from storyhub.lib import database
     from storyhub.lib.crypto import FieldCipher
     from storyhub.piccolo_app import TABLES
 
-    engine = database.build_engine(settings.database_url)
-    await database.migrate(engine, TABLES)
-    await database.open_pool(engine, max_size=2)
-    try:
+    async with open_database(settings, TABLES):
         tokens = TokenService(
             settings.secret_key,
             issuer=settings.token_issuer,
@@ -58,8 +55,6 @@ async def create_user(
             country=country,
         )
         return await service.register(request, role=role)
-    finally:
-        await database.close_pool(engine)
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -81,11 +76,7 @@ def _birth_date(raw: str) -> date:
 
 def run_create_user(args: argparse.Namespace) -> int:
     """The ``create-user`` entry point: prints the new account's id."""
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"storyhub: {exc}", file=sys.stderr)
-        return 2
+    settings = settings_or_exit()
     password = _read_password(args.password_stdin)
     try:
         user = asyncio.run(

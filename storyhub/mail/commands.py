@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import Any
 
+from storyhub.lib.cli_support import run_with_database, settings_or_exit
 from storyhub.mail.senders import find_in_folder, list_folder, mail_folder
-from storyhub.settings import Settings, SettingsError, load_settings
+from storyhub.settings import Settings
 
 
 def _print_folder(settings: Settings, limit: int) -> int:
@@ -37,24 +37,11 @@ def _show(settings: Settings, mail_id: str) -> int:
     return 0
 
 
-async def _outbox(settings: Settings, limit: int) -> list[dict[str, Any]]:
-    from storyhub.lib import database
+async def _print_outbox(limit: int) -> int:
     from storyhub.mail import outbox
-    from storyhub.piccolo_app import TABLES
-
-    engine = database.build_engine(settings.database_url)
-    await database.migrate(engine, TABLES)
-    await database.open_pool(engine, max_size=2)
-    try:
-        return await outbox.recent(limit)
-    finally:
-        await database.close_pool(engine)
-
-
-def _print_outbox(settings: Settings, limit: int) -> int:
     from storyhub.mail.message import MAX_ATTEMPTS
 
-    for row in asyncio.run(_outbox(settings, limit)):
+    for row in await outbox.recent(limit):
         if row["sent"]:
             state = "sent"
         elif row["attempts"] >= MAX_ATTEMPTS:
@@ -70,15 +57,16 @@ def _print_outbox(settings: Settings, limit: int) -> int:
 
 def run_mail(args: argparse.Namespace) -> int:
     """List mail newest first, or print one with ``--show ID``."""
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"storyhub: {exc}", file=sys.stderr)
-        return 2
+    if args.outbox:
+        from storyhub.piccolo_app import TABLES
+
+        async def work(_: Settings) -> int:
+            return await _print_outbox(args.limit)
+
+        return run_with_database(TABLES, work)
+    settings = settings_or_exit()
     if args.show:
         return _show(settings, args.show)
-    if args.outbox:
-        return _print_outbox(settings, args.limit)
     return _print_folder(settings, args.limit)
 
 
