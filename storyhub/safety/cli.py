@@ -40,9 +40,9 @@ def register(sub: Any) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Entry point for ``storyhub safety check``."""
-    from storyhub.cli import _settings_or_exit
+    from storyhub.lib.cli_support import settings_or_exit
 
-    pipeline = build_pipeline(_settings_or_exit())
+    pipeline = build_pipeline(settings_or_exit())
     return asyncio.run(run_check(pipeline, args.rating, sys.stdin, sys.stdout))
 
 
