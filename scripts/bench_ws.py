@@ -19,7 +19,7 @@ Examples (see docs/benchmarks.md for the recorded runs)::
     .venv/bin/python scripts/bench_ws.py --mode services --stories 1 --clients 1000 \\
         --turn-rate 0 --chat-flood 4
 
-Latency: each turn/chat text carries ``@ts<CLOCK_MONOTONIC ns>#``; receivers
+Latency: each turn/chat text carries ``~ts<CLOCK_MONOTONIC ns in consonant letters>#``; receivers
 subtract it from their own monotonic clock (same host, same clock).
 """
 
@@ -76,7 +76,31 @@ STORY_PREFIX = b'{"type":"storyUpdated"'
 TURN_PREFIX = b'{"type":"newTurn"'
 ACK_PREFIX = b'{"type":"ack"'
 ERROR_PREFIX = b'{"type":"error"'
-TS_MARK = b"@ts"
+TS_MARK = b"~ts"
+
+
+# Consonants only: digit runs would be redacted by the safety filter in an
+# allAges room (they look like phone numbers), and random letters with
+# vowels now and then spell a word it blocks.
+_ALPHABET = "bcdfghjkmnpqrtvwxz"
+_INDEX = {ord(c): i for i, c in enumerate(_ALPHABET)}
+
+
+def _letters(value: int) -> str:
+    """The send time written in :data:`_ALPHABET`."""
+    out = []
+    while True:
+        value, digit = divmod(value, len(_ALPHABET))
+        out.append(_ALPHABET[digit])
+        if value == 0:
+            return "".join(reversed(out))
+
+
+def _from_letters(raw: bytes) -> int:
+    value = 0
+    for byte in raw:
+        value = value * len(_ALPHABET) + _INDEX[byte]
+    return value
 monotonic_ns = time.monotonic_ns
 
 
@@ -185,7 +209,7 @@ class Bench:
             return
         end = payload.find(b"#", start)
         now = monotonic_ns()
-        latency = now - int(payload[start + 3 : end])
+        latency = now - _from_letters(payload[start + 3 : end])
         into.append(latency)
         self.by_second[(now - self.window_start_ns) // 1_000_000_000].append(latency)
 
@@ -240,7 +264,7 @@ class Bench:
 
     def _text(self, word: str) -> str:
         self.msg_counter += 1
-        return f"{word} {self.msg_counter} @ts{monotonic_ns()}# " + self.args.padding
+        return f"{word} {self.msg_counter} ~ts{_letters(monotonic_ns())}# " + self.args.padding
 
     def schedule_turn(self, room: Room) -> None:
         if room.turn_period <= 0 or room.holder is None or room.scheduled_key == room.holder_key:

@@ -26,6 +26,7 @@ from storyhub.accounts.auth import PUBLIC_PATHS, BearerAuthMiddleware
 from storyhub.accounts.tokens import TokenService
 from storyhub.lib import database
 from storyhub.lib.crypto import FieldCipher
+from storyhub.lib.heap import freeze_startup_heap
 from storyhub.lib.kv import open_valkey
 from storyhub.lib.logging import configure_logging, request_id_middleware
 from storyhub.lib.problems import EXCEPTION_HANDLERS
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *identity.LIFESPANS,
         safety_lifespan,
         sessions.session_lifespan,
+        freeze_startup_heap,  # last: freezes what every lifespan above built
     ]
 
     rate_limit = RateLimitConfig(
