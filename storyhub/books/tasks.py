@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 from taskiq import (
@@ -37,7 +37,13 @@ from storyhub.lib.blobs import BlobStore, StorageUnavailable, build_blob_store
 from storyhub.lib.broker import broker
 from storyhub.lib.crypto import FieldCipher
 from storyhub.lib.errors import StoryhubError
+from storyhub.lib.kv import open_valkey
 from storyhub.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from valkey.asyncio import Valkey
+
+    from storyhub.sessions.inbox import StoryNotifier
 
 log = logging.getLogger("storyhub.books.tasks")
 
@@ -55,6 +61,7 @@ class BookProgress(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
     book_id: str
     story_id: str
+    format: str
     requested_by: str | None
     status: str
     """``building``, ``ready`` or ``failed``."""
@@ -68,23 +75,59 @@ ProgressHook = Callable[[BookProgress], Awaitable[None]]
 class BookRuntime:
     """What a build needs in one process: the blob store and the pseudonym source.
 
-    ``on_progress`` (optional) is awaited at each state change; the app can
-    wire it to the story's room (there is no ``book*`` WebSocket event yet).
+    ``on_progress`` (optional) is awaited at each state change; built from
+    settings it sends a ``bookProgress`` event to the story's room.
     """
 
     blobs: BlobStore
     pseudonym_for: PseudonymSource
     on_progress: ProgressHook | None = None
+    valkey: Valkey | None = None
+    """The client a worker's notifier publishes on (closed with the runtime)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BookRuntime:
-        return cls(
+        runtime = cls(
             blobs=build_blob_store(settings.s3, settings.data_dir),
             pseudonym_for=keyed_pseudonyms(FieldCipher(settings.secret_key)),
+        )
+        runtime.on_progress = runtime._tell_room
+        if settings.valkey_url is not None:
+            runtime.valkey = open_valkey(settings.valkey_url)
+        return runtime
+
+    async def _tell_room(self, progress: BookProgress) -> None:
+        # The API process (embedded mode) has its own notifier; a worker
+        # publishes on Valkey, which every API node listens to.
+        from storyhub.sessions.inbox import ValkeyNotifier
+
+        notifier = _process_notifier
+        if notifier is None and self.valkey is not None:
+            notifier = ValkeyNotifier(self.valkey)
+        if notifier is None:
+            return
+        await notifier.book_progress(
+            uuid.UUID(progress.story_id),
+            book_id=progress.book_id,
+            format=progress.format,
+            status=progress.status,  # type: ignore[arg-type]
+            requested_by=progress.requested_by,
+            error=progress.error,
         )
 
     async def aclose(self) -> None:
         await self.blobs.aclose()
+        if self.valkey is not None:
+            await self.valkey.aclose()
+
+
+_process_notifier: StoryNotifier | None = None
+
+
+def install_progress_notifier(notifier: StoryNotifier | None) -> None:
+    """Tell rooms through ``notifier`` (the API process's own) from builds in this process."""
+    global _process_notifier
+    _process_notifier = notifier
 
 
 _runtime: BookRuntime | None = None
@@ -190,7 +233,7 @@ async def _notify(
     if runtime.on_progress is None:
         return
     row = (
-        await DigitalBook.select(DigitalBook.story, DigitalBook.requested_by)
+        await DigitalBook.select(DigitalBook.story, DigitalBook.format, DigitalBook.requested_by)
         .where(DigitalBook.id == book_id)
         .first()
     )
@@ -200,6 +243,7 @@ async def _notify(
     progress = BookProgress(
         book_id=str(book_id),
         story_id=str(row["story"]),
+        format=row["format"],
         requested_by=None if requester is None else str(requester),
         status=status,
         error=error,

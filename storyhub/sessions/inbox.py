@@ -28,13 +28,14 @@ import msgspec
 from valkey.asyncio import Valkey
 
 from storyhub.sessions.messages import AiSegmentReady, Broadcast
-from storyhub.sessions.protocol import MediaReady
+from storyhub.sessions.protocol import BookProgress, MediaReady
 from storyhub.sessions.registry import SessionRegistry
 
 log = logging.getLogger("storyhub.sessions")
 
 CHANNEL = "storyhub:sessions:inbox"
 MediaKind = Literal["image", "audio", "video"]
+BookStatus = Literal["queued", "building", "ready", "failed"]
 
 
 class _Envelope(msgspec.Struct, frozen=True, rename="camel", tag_field="kind"):
@@ -53,6 +54,15 @@ class AiTextEnvelope(_Envelope, frozen=True, tag="aiText"):
     text: str
 
 
+class BookEnvelope(_Envelope, frozen=True, tag="bookProgress"):
+    story_id: UUID
+    book_id: str
+    format: str
+    status: BookStatus
+    requested_by: str | None = None
+    error: str | None = None
+
+
 class RevokeEnvelope(_Envelope, frozen=True, tag="revokeUser"):
     user_id: UUID
 
@@ -62,7 +72,7 @@ class CollaboratorEnvelope(_Envelope, frozen=True, tag="collaboratorChanged"):
     user_id: UUID
 
 
-Envelope = MediaEnvelope | AiTextEnvelope | RevokeEnvelope | CollaboratorEnvelope
+Envelope = MediaEnvelope | AiTextEnvelope | BookEnvelope | RevokeEnvelope | CollaboratorEnvelope
 _decoder = msgspec.json.Decoder(Envelope)
 
 
@@ -72,6 +82,15 @@ async def apply(envelope: Envelope, registry: SessionRegistry) -> None:
         case MediaEnvelope():
             event = MediaReady(seq=envelope.seq, kind=envelope.media, url=envelope.url)
             registry.deliver_if_active(envelope.story_id, Broadcast(event))
+        case BookEnvelope():
+            book = BookProgress(
+                book_id=envelope.book_id,
+                format=envelope.format,
+                status=envelope.status,
+                requested_by=envelope.requested_by,
+                error=envelope.error,
+            )
+            registry.deliver_if_active(envelope.story_id, Broadcast(book))
         case AiTextEnvelope():
             registry.deliver_if_active(envelope.story_id, AiSegmentReady(text=envelope.text))
         case RevokeEnvelope():
@@ -85,6 +104,17 @@ class StoryNotifier(Protocol):
 
     async def media_ready(self, story_id: UUID, seq: int, kind: MediaKind, url: str) -> None:
         """Tell the room a segment's image, narration or video is ready."""
+
+    async def book_progress(
+        self,
+        story_id: UUID,
+        book_id: str,
+        format: str,
+        status: BookStatus,
+        requested_by: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Tell the room (the requester is a collaborator in it) a book changed state."""
 
     async def ai_text(self, story_id: UUID, text: str) -> None:
         """Hand the AI seat's text for its current turn to the story's actor."""
@@ -108,6 +138,26 @@ class LocalNotifier:
     async def media_ready(self, story_id: UUID, seq: int, kind: MediaKind, url: str) -> None:
         await self._deliver(MediaEnvelope(story_id=story_id, seq=seq, media=kind, url=url))
 
+    async def book_progress(
+        self,
+        story_id: UUID,
+        book_id: str,
+        format: str,
+        status: BookStatus,
+        requested_by: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        await self._deliver(
+            BookEnvelope(
+                story_id=story_id,
+                book_id=book_id,
+                format=format,
+                status=status,
+                requested_by=requested_by,
+                error=error,
+            )
+        )
+
     async def ai_text(self, story_id: UUID, text: str) -> None:
         await self._deliver(AiTextEnvelope(story_id=story_id, text=text))
 
@@ -129,6 +179,26 @@ class ValkeyNotifier:
 
     async def media_ready(self, story_id: UUID, seq: int, kind: MediaKind, url: str) -> None:
         await self._publish(MediaEnvelope(story_id=story_id, seq=seq, media=kind, url=url))
+
+    async def book_progress(
+        self,
+        story_id: UUID,
+        book_id: str,
+        format: str,
+        status: BookStatus,
+        requested_by: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        await self._publish(
+            BookEnvelope(
+                story_id=story_id,
+                book_id=book_id,
+                format=format,
+                status=status,
+                requested_by=requested_by,
+                error=error,
+            )
+        )
 
     async def ai_text(self, story_id: UUID, text: str) -> None:
         await self._publish(AiTextEnvelope(story_id=story_id, text=text))

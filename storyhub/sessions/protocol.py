@@ -246,6 +246,16 @@ class MediaReady(Event, tag="mediaReady", frozen=True):
     url: str
 
 
+class BookProgress(Event, tag="bookProgress", omit_defaults=True, frozen=True):
+    """A book of the story changed state; ``error`` says why for ``failed``."""
+
+    book_id: str
+    format: str
+    status: Literal["queued", "building", "ready", "failed"]
+    requested_by: str | None = None
+    error: str | None = None
+
+
 class Ack(Event, tag="ack", omit_defaults=True, frozen=True):
     """A command succeeded; ``seq`` for a turn, ``messageId`` for chat, ``voteId`` for a vote."""
 
@@ -280,6 +290,7 @@ ServerEvent = (
     | VoteUpdated
     | StoryEnded
     | MediaReady
+    | BookProgress
     | Ack
     | Error
     | Pong
@@ -304,6 +315,7 @@ SERVER_EVENTS: tuple[type[Event], ...] = (
     VoteUpdated,
     StoryEnded,
     MediaReady,
+    BookProgress,
     Ack,
     Error,
     Pong,

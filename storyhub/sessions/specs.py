@@ -64,6 +64,12 @@ EXAMPLES: dict[type[msgspec.Struct], msgspec.Struct] = {
     ),
     p.StoryEnded: p.StoryEnded(reason="vote", last_seq=42, ended_at=_WHEN),
     p.MediaReady: p.MediaReady(seq=42, kind="image", url="https://cdn.example/42.webp"),
+    p.BookProgress: p.BookProgress(
+        book_id="0b7e3c52-5d1a-4a8e-9f0e-2f6c1d9a7b11",
+        format="epub",
+        status="ready",
+        requested_by=str(_ALICE),
+    ),
     p.Ack: p.Ack(client_msg_id="turn-7f3a", seq=42),
     p.Error: p.Error(code="notYourTurn", message="It is not your turn.", client_msg_id="turn-7f3a"),
     p.Pong: p.Pong(),

@@ -11,6 +11,7 @@ from uuid import UUID
 from litestar import Litestar
 from litestar.events import listener
 
+from storyhub.books.tasks import install_progress_notifier
 from storyhub.sessions import persistence
 from storyhub.sessions.controllers import SessionController
 from storyhub.sessions.gateway import story_socket
@@ -67,6 +68,7 @@ async def session_lifespan(app: Litestar) -> AsyncIterator[None]:
     app.state.sessions = registry
     valkey = app.state.services.valkey
     notifier = app.state.story_notifier = build_notifier(valkey, registry)
+    install_progress_notifier(notifier)  # books built in this process tell the room
     inbox = None if valkey is None else InboxListener(valkey, registry)
     await registry.start()
     _notifiers.add(notifier)
@@ -76,6 +78,7 @@ async def session_lifespan(app: Litestar) -> AsyncIterator[None]:
         yield
     finally:
         _notifiers.discard(notifier)
+        install_progress_notifier(None)
         if inbox is not None:
             await inbox.stop()
         await registry.stop()

@@ -105,6 +105,7 @@ class TestEvents:
             "voteUpdated",
             "storyEnded",
             "mediaReady",
+            "bookProgress",
             "ack",
             "error",
             "pong",
