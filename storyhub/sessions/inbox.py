@@ -18,6 +18,7 @@ so a user's sockets are closed or re-checked on whichever node holds them.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import logging
@@ -126,17 +127,15 @@ class StoryNotifier(Protocol):
         """Re-authorize the user's sockets on the story, on every node."""
 
 
-class LocalNotifier:
-    """Same process as the actors (embedded mode)."""
+class _EnvelopeNotifier(abc.ABC):
+    """The typed notifier methods, once; subclasses only say how an envelope travels."""
 
-    def __init__(self, registry: SessionRegistry) -> None:
-        self._registry = registry
-
-    async def _deliver(self, envelope: Envelope) -> None:
-        await apply(envelope, self._registry)
+    @abc.abstractmethod
+    async def _send(self, envelope: Envelope) -> None:
+        """Deliver ``envelope`` to the actors (directly or through every API node)."""
 
     async def media_ready(self, story_id: UUID, seq: int, kind: MediaKind, url: str) -> None:
-        await self._deliver(MediaEnvelope(story_id=story_id, seq=seq, media=kind, url=url))
+        await self._send(MediaEnvelope(story_id=story_id, seq=seq, media=kind, url=url))
 
     async def book_progress(
         self,
@@ -147,7 +146,7 @@ class LocalNotifier:
         requested_by: str | None = None,
         error: str | None = None,
     ) -> None:
-        await self._deliver(
+        await self._send(
             BookEnvelope(
                 story_id=story_id,
                 book_id=book_id,
@@ -159,55 +158,33 @@ class LocalNotifier:
         )
 
     async def ai_text(self, story_id: UUID, text: str) -> None:
-        await self._deliver(AiTextEnvelope(story_id=story_id, text=text))
+        await self._send(AiTextEnvelope(story_id=story_id, text=text))
 
     async def revoke_user(self, user_id: UUID) -> None:
-        await self._deliver(RevokeEnvelope(user_id=user_id))
+        await self._send(RevokeEnvelope(user_id=user_id))
 
     async def collaborator_changed(self, story_id: UUID, user_id: UUID) -> None:
-        await self._deliver(CollaboratorEnvelope(story_id=story_id, user_id=user_id))
+        await self._send(CollaboratorEnvelope(story_id=story_id, user_id=user_id))
 
 
-class ValkeyNotifier:
+class LocalNotifier(_EnvelopeNotifier):
+    """Same process as the actors (embedded mode): apply the envelope directly."""
+
+    def __init__(self, registry: SessionRegistry) -> None:
+        self._registry = registry
+
+    async def _send(self, envelope: Envelope) -> None:
+        await apply(envelope, self._registry)
+
+
+class ValkeyNotifier(_EnvelopeNotifier):
     """Any process in services mode (workers included): publish to every API node."""
 
     def __init__(self, client: Valkey) -> None:
         self._client = client
 
-    async def _publish(self, envelope: Envelope) -> None:
+    async def _send(self, envelope: Envelope) -> None:
         await self._client.publish(CHANNEL, msgspec.json.encode(envelope))
-
-    async def media_ready(self, story_id: UUID, seq: int, kind: MediaKind, url: str) -> None:
-        await self._publish(MediaEnvelope(story_id=story_id, seq=seq, media=kind, url=url))
-
-    async def book_progress(
-        self,
-        story_id: UUID,
-        book_id: str,
-        format: str,
-        status: BookStatus,
-        requested_by: str | None = None,
-        error: str | None = None,
-    ) -> None:
-        await self._publish(
-            BookEnvelope(
-                story_id=story_id,
-                book_id=book_id,
-                format=format,
-                status=status,
-                requested_by=requested_by,
-                error=error,
-            )
-        )
-
-    async def ai_text(self, story_id: UUID, text: str) -> None:
-        await self._publish(AiTextEnvelope(story_id=story_id, text=text))
-
-    async def revoke_user(self, user_id: UUID) -> None:
-        await self._publish(RevokeEnvelope(user_id=user_id))
-
-    async def collaborator_changed(self, story_id: UUID, user_id: UUID) -> None:
-        await self._publish(CollaboratorEnvelope(story_id=story_id, user_id=user_id))
 
 
 def build_notifier(valkey: Valkey | None, registry: SessionRegistry) -> StoryNotifier:
