@@ -17,6 +17,7 @@ Callers and results say ``seq=None`` for a cover.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +59,8 @@ class MediaRuntime:
     settings: Settings
     providers: MediaProviders
     blobs: BlobStore
+    local: MediaProviders | None = None
+    """Offline providers for content that must not leave storyhub; built on first use."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MediaRuntime:
@@ -68,9 +71,19 @@ class MediaRuntime:
             blobs=build_blob_store(settings.s3, settings.data_dir),
         )
 
+    def providers_for(self, *, allow_remote: bool) -> MediaProviders:
+        """The configured providers, or offline ones when nothing may go to a third party."""
+        if allow_remote or self.providers.client is None:
+            return self.providers
+        if self.local is None:
+            self.local = build_providers(self.settings, allow_remote=False)
+        return self.local
+
     async def aclose(self) -> None:
         """Close the SDK and S3 clients."""
         await self.providers.aclose()
+        if self.local is not None:
+            await self.local.aclose()
         await self.blobs.aclose()
 
 
@@ -187,11 +200,17 @@ def _check_target(seq: int | None, kind: str) -> None:
 
 
 async def _produce(
-    runtime: MediaRuntime, story_id: uuid.UUID, seq: int | None, kind: str
+    runtime: MediaRuntime,
+    story_id: uuid.UUID,
+    seq: int | None,
+    kind: str,
+    *,
+    allow_remote: bool,
+    requested_by: uuid.UUID | None,
 ) -> tuple[str, MediaResult]:
     """The prompt used and the generated media (not yet stored)."""
     story = await _story(story_id)
-    providers = runtime.providers
+    providers = runtime.providers_for(allow_remote=allow_remote)
     if kind == "cover":
         prompt = f"{story.title}. {story.premise}"
         width, height = COVER_IMAGE
@@ -222,8 +241,12 @@ async def _produce(
         return text, await providers.audio.narrate(speech)
     # Video is made from the segment's own illustration and narration, which
     # become assets of their own on the way (and are reused when they exist).
-    image = await generate_asset(runtime, story_id, seq, "image")
-    audio = await generate_asset(runtime, story_id, seq, "audio")
+    image = await generate_asset(
+        runtime, story_id, seq, "image", allow_remote=allow_remote, requested_by=requested_by
+    )
+    audio = await generate_asset(
+        runtime, story_id, seq, "audio", allow_remote=allow_remote, requested_by=requested_by
+    )
     video = VideoRequest(
         prompt=text,
         image=await runtime.blobs.get(image.blob_key),
@@ -233,9 +256,19 @@ async def _produce(
 
 
 async def generate_asset(
-    runtime: MediaRuntime, story_id: uuid.UUID, seq: int | None, kind: str
+    runtime: MediaRuntime,
+    story_id: uuid.UUID,
+    seq: int | None,
+    kind: str,
+    *,
+    allow_remote: bool = True,
+    requested_by: uuid.UUID | None = None,
 ) -> AssetRecord:
     """The asset for (story, seq, kind), generated and stored unless it exists.
+
+    ``allow_remote=False`` keeps the content on storyhub's own (offline)
+    providers (its author has not consented to third-party AI);
+    ``requested_by`` and the time taken are recorded with the asset (usage).
 
     Raises ``NotFound`` (story or segment missing), ``InvalidInput`` (bad kind
     or target) and provider errors (``ProviderUnavailable``, ``ProviderFailed``).
@@ -244,7 +277,11 @@ async def generate_asset(
     existing = await find_asset(story_id, seq, kind)
     if existing is not None:
         return existing
-    prompt, result = await _produce(runtime, story_id, seq, kind)
+    started = time.monotonic()
+    prompt, result = await _produce(
+        runtime, story_id, seq, kind, allow_remote=allow_remote, requested_by=requested_by
+    )
+    generation_ms = round((time.monotonic() - started) * 1000)
     key = media_key(story_id, seq, kind, result.content_type)
     await runtime.blobs.put(key, result.data, result.content_type)
     try:
@@ -259,6 +296,8 @@ async def generate_asset(
                 blob_key=key,
                 content_type=result.content_type,
                 duration_seconds=result.duration_seconds,
+                requested_by=requested_by,
+                generation_ms=generation_ms,
             )
         )
     except Exception as exc:

@@ -2,8 +2,9 @@
 
 With ``STORYHUB_OPENAI_BASE_URL`` or ``STORYHUB_OPENAI_API_KEY`` set, the kinds
 listed in ``STORYHUB_AI_OPENAI_KINDS`` (default: all) go to that endpoint and
-the rest stay offline; with neither set, everything is offline. Nothing else
-in the code asks which provider it has.
+the rest stay offline; with neither set, everything is offline. Offline text
+is the rule-based narrator, or with ``STORYHUB_AI_TEXT_PROVIDER=local-llm`` a
+small LLM run in-process. Nothing else in the code asks which provider it has.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from storyhub.media.providers.base import (
     VideoProvider,
     VisualEffectsProvider,
 )
+from storyhub.media.providers.local_llm import LocalLlmTextProvider
 from storyhub.media.providers.offline import (
     EspeakAudioProvider,
     FfmpegVideoProvider,
@@ -84,19 +86,29 @@ class MediaProviders:
 
 
 def build_providers(
-    settings: Settings, *, http_client: httpx2.AsyncClient | None = None
+    settings: Settings,
+    *,
+    http_client: httpx2.AsyncClient | None = None,
+    allow_remote: bool = True,
 ) -> MediaProviders:
-    """The providers ``settings`` select (``http_client`` lets tests mock the endpoint)."""
+    """The providers ``settings`` select (``http_client`` lets tests mock the endpoint).
+
+    ``allow_remote=False`` gives the offline providers whatever the settings
+    say: for content whose author has not consented to third-party AI.
+    """
     ai = settings.ai
     tools = MediaTools(search_path=ai.tool_path)
-    client = build_client(settings, http_client) if openai_configured(settings) else None
+    remote_wanted = allow_remote and openai_configured(settings)
+    client = build_client(settings, http_client) if remote_wanted else None
 
     def remote(kind: str) -> bool:
         return client is not None and kind in ai.openai_kinds
 
-    text: TextProvider = (
-        OpenAITextProvider(client, ai) if client and remote("text") else NarratorTextProvider()
+    # Text that stays here: the rule-based narrator, or a small LLM in-process.
+    local_text: TextProvider = (
+        LocalLlmTextProvider(ai) if ai.text_provider == "local-llm" else NarratorTextProvider()
     )
+    text: TextProvider = OpenAITextProvider(client, ai) if client and remote("text") else local_text
     image: ImageProvider = (
         OpenAIImageProvider(client, ai) if client and remote("image") else PillowImageProvider()
     )
@@ -146,8 +158,9 @@ class MediaReport(msgspec.Struct, frozen=True, rename="camel"):
 async def media_report(providers: MediaProviders, settings: Settings) -> MediaReport:
     """Providers per kind and the media programs found here (versions cached).
 
-    Only the programs an offline provider in use needs make ``ready`` false; a
-    remote endpoint is not called here (that would cost money per probe).
+    Only the programs an offline provider in use needs, or a local LLM whose
+    extra or model file is missing, make ``ready`` false; a remote endpoint is
+    not called here (that would cost money per probe).
     """
     tool_status = {
         name: await providers.tools.status(name) for name in ("espeak-ng", "ffmpeg", "ffprobe")
@@ -159,13 +172,16 @@ async def media_report(providers: MediaProviders, settings: Settings) -> MediaRe
             if provider.name == "offline"
             else []
         )
+        # A provider may say itself why it cannot run (the local LLM without its extra).
+        check = getattr(provider, "problem", None)
+        problem = f"{', '.join(missing)} not installed" if missing else check() if check else None
         statuses.append(
             ProviderStatus(
                 kind=kind,
                 provider=provider.name,
                 model=provider.model,
-                available=not missing,
-                problem=f"{', '.join(missing)} not installed" if missing else None,
+                available=problem is None,
+                problem=problem,
             )
         )
     return MediaReport(

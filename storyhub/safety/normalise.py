@@ -220,7 +220,8 @@ def _clean_token(raw: str) -> list[str]:
     if not token:
         return []
     token = _deleet(token.replace("'", ""))
-    return [part for part in _NON_WORD.split(token) if part]
+    # A part of masks alone ("*" between control characters) is no word.
+    return [part for part in _NON_WORD.split(token) if part.strip("*")]
 
 
 def _join_spaced_letters(tokens: Iterable[str]) -> list[str]:

@@ -10,11 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -29,9 +24,9 @@ from tests.support.server import ServerProcess
 from tests.support.server_db import execute
 from tests.support.stories import create_story
 from tests.support.users import TestUser, create_user
+from tests.support.worker import WorkerProcess
 
 BUILD_TIMEOUT = 90
-WORKER_START_TIMEOUT = 60
 
 
 @pytest.fixture(params=["embedded", "services"])
@@ -43,32 +38,10 @@ def books_server(
     if request.param == "embedded":
         yield server
         return
-    env = {**os.environ, **server.env}
-    env.pop("PICCOLO_CONF", None)
-    log_path = tmp_path_factory.mktemp("books-worker") / "worker.log"
-    log = log_path.open("wb")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "storyhub.cli", "worker", "--workers", "1"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    # The worker's consumer group starts at the stream's end ("$"): a build
-    # queued before the worker listens would never reach it.
-    deadline = time.monotonic() + WORKER_START_TIMEOUT
-    while b"Listening started" not in log_path.read_bytes():
-        if worker.poll() is not None or time.monotonic() > deadline:
-            worker.kill()
-            pytest.fail(f"storyhub worker did not start: {log_path.read_text()[-2000:]}")
-        time.sleep(0.2)
+    worker = WorkerProcess(server.env, tmp_path_factory.mktemp("books-worker") / "worker.log")
+    worker.start()
     yield server
-    worker.send_signal(signal.SIGTERM)
-    try:
-        worker.wait(15)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait(5)
-    log.close()
+    worker.stop()
 
 
 def add_segments(server: ServerProcess, story: uuid.UUID, authors: list[TestUser | None]) -> None:

@@ -7,10 +7,6 @@ stored.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -29,6 +25,7 @@ from storyhub.piccolo_app import TABLES
 from storyhub.settings import Settings, load_settings
 from storyhub.stories.tables import Segment, Story
 from tests.conftest import base_env, fresh_pg_database
+from tests.support.worker import WorkerProcess
 
 
 @pytest.fixture(scope="module")
@@ -77,24 +74,10 @@ async def database_ready(worker_settings: Settings) -> AsyncIterator[None]:
 @pytest.fixture
 def worker(
     worker_env: dict[str, str], tmp_path: Path, storage: S3BlobStore, database_ready: None
-) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, **worker_env}
-    env.pop("PICCOLO_CONF", None)
-    log = (tmp_path / "worker.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "storyhub.cli", "worker", "--workers", "1"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+) -> Iterator[WorkerProcess]:
+    process = WorkerProcess(worker_env, tmp_path / "worker.log").start()
     yield process
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
-    log.close()
+    process.stop()
 
 
 async def seed_story() -> uuid.UUID:
@@ -119,7 +102,7 @@ async def seed_story() -> uuid.UUID:
 
 
 async def test_worker_process_makes_a_video_into_s3(
-    worker: subprocess.Popen[bytes],
+    worker: WorkerProcess,
     worker_settings: Settings,
     storage: S3BlobStore,
     tmp_path: Path,
