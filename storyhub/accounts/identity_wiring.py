@@ -13,6 +13,7 @@ from storyhub.accounts.google import GoogleVerifier
 from storyhub.accounts.verification_controllers import ROUTE_HANDLERS as VERIFICATION_ROUTES
 from storyhub.lib.blobs import build_blob_store
 from storyhub.mail.dispatcher import mail_lifespan
+from storyhub.retention.loop import retention_lifespan
 from storyhub.settings import Settings
 
 
@@ -33,4 +34,5 @@ async def identity_lifespan(app: Litestar) -> AsyncIterator[None]:
 
 
 ROUTE_HANDLERS: list[Any] = [*CONSENT_ROUTES, *VERIFICATION_ROUTES]
-LIFESPANS: list[Any] = [mail_lifespan, identity_lifespan]
+# retention_lifespan: queued account deletions and the purge schedule (docs/safety.md).
+LIFESPANS: list[Any] = [mail_lifespan, identity_lifespan, retention_lifespan]

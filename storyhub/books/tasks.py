@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import msgspec
 from taskiq import (
@@ -34,22 +34,17 @@ from storyhub.books.storage import page_size_of
 from storyhub.books.tables import DigitalBook
 from storyhub.jobs.tables import Job
 from storyhub.lib.blobs import BlobStore, StorageUnavailable, build_blob_store
-from storyhub.lib.broker import broker
+from storyhub.lib.broker import broker, task_settings
 from storyhub.lib.crypto import FieldCipher
 from storyhub.lib.errors import StoryhubError
-from storyhub.lib.kv import open_valkey
+from storyhub.sessions.task_notifier import task_notifier
 from storyhub.settings import Settings, load_settings
-
-if TYPE_CHECKING:
-    from valkey.asyncio import Valkey
-
-    from storyhub.sessions.inbox import StoryNotifier
 
 log = logging.getLogger("storyhub.books.tasks")
 
-BOOK_TASK_SECONDS: Final = 300
-"""Below the Redis stream idle timeout (600 s) after which an unacknowledged
-message is redelivered: a running build must never reach a second worker."""
+BOOK_TASK_SECONDS: Final = task_settings.book_seconds
+"""``STORYHUB_TASK_BOOK_SECONDS``; settings keep it below the redelivery time
+(``STORYHUB_TASK_REDELIVERY_SECONDS``): a running build never reaches a second worker."""
 MAX_ATTEMPTS: Final = 2
 JOB_KIND: Final = "book"
 
@@ -82,8 +77,6 @@ class BookRuntime:
     blobs: BlobStore
     pseudonym_for: PseudonymSource
     on_progress: ProgressHook | None = None
-    valkey: Valkey | None = None
-    """The client a worker's notifier publishes on (closed with the runtime)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BookRuntime:
@@ -92,18 +85,10 @@ class BookRuntime:
             pseudonym_for=keyed_pseudonyms(FieldCipher(settings.secret_key)),
         )
         runtime.on_progress = runtime._tell_room
-        if settings.valkey_url is not None:
-            runtime.valkey = open_valkey(settings.valkey_url)
         return runtime
 
     async def _tell_room(self, progress: BookProgress) -> None:
-        # The API process (embedded mode) has its own notifier; a worker
-        # publishes on Valkey, which every API node listens to.
-        from storyhub.sessions.inbox import ValkeyNotifier
-
-        notifier = _process_notifier
-        if notifier is None and self.valkey is not None:
-            notifier = ValkeyNotifier(self.valkey)
+        notifier = task_notifier()
         if notifier is None:
             return
         await notifier.book_progress(
@@ -117,17 +102,6 @@ class BookRuntime:
 
     async def aclose(self) -> None:
         await self.blobs.aclose()
-        if self.valkey is not None:
-            await self.valkey.aclose()
-
-
-_process_notifier: StoryNotifier | None = None
-
-
-def install_progress_notifier(notifier: StoryNotifier | None) -> None:
-    """Tell rooms through ``notifier`` (the API process's own) from builds in this process."""
-    global _process_notifier
-    _process_notifier = notifier
 
 
 _runtime: BookRuntime | None = None

@@ -49,7 +49,12 @@ def problem(
 def storyhub_error_handler(
     _: Request[Any, Any, Any], exc: StoryhubError
 ) -> Response[dict[str, Any]]:
-    return problem(exc.status, exc.code, exc.title, exc.message, **exc.extra)
+    response = problem(exc.status, exc.code, exc.title, exc.message, **exc.extra)
+    retry_after = exc.extra.get("retryAfter")
+    if isinstance(retry_after, int):
+        # A 429/503 that knows when asking again can succeed says so in the header too.
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _validation_detail(exc: ValidationException) -> tuple[str, list[dict[str, Any]]]:

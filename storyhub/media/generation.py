@@ -28,6 +28,7 @@ import msgspec
 from storyhub.lib.blobs import BlobStore, build_blob_store
 from storyhub.lib.errors import InvalidInput, NotFound, is_unique_violation
 from storyhub.media.keys import media_key
+from storyhub.media.prompting import story_memory
 from storyhub.media.providers.base import (
     AgeRating,
     ImageRequest,
@@ -40,6 +41,7 @@ from storyhub.media.providers.base import (
 from storyhub.media.registry import MediaProviders, build_providers
 from storyhub.media.tables import MediaAsset
 from storyhub.settings import Settings
+from storyhub.stories import memory_service
 from storyhub.stories.tables import Segment, Story
 
 AssetKind = Literal["image", "audio", "video", "cover"]
@@ -314,27 +316,52 @@ async def generate_asset(
 
 
 async def write_ai_segment(
-    runtime: MediaRuntime, story_id: uuid.UUID, facts: tuple[str, ...] = ()
+    runtime: MediaRuntime,
+    story_id: uuid.UUID,
+    facts: tuple[str, ...] = (),
+    *,
+    before_seq: int | None = None,
+    variant: int = 0,
 ) -> TextResult:
     """The AI narrator's next segment for the story (not yet checked or committed).
 
-    The caller passes the text through the safety layer for the room's
-    youngest member and commits it like any segment.
+    The prompt carries the story's pinned facts (then ``facts``, the caller's
+    own) and the lore entries whose trigger words are in play in the premise
+    or the recent segments (``storyhub.media.prompting``). The caller passes
+    the text through the safety layer for the room's youngest member and
+    commits it like any segment.
+
+    ``before_seq`` rewrites that segment: only what came before it is read,
+    and each revision asks for a new telling. ``variant`` asks for a different
+    telling too (a new attempt after a blocked text; see ``TextRequest.variant``).
     """
     story = await _story(story_id)
+    where = Segment.story == story_id
+    if before_seq is not None:
+        where &= Segment.seq < before_seq
+        revised = (
+            await Segment.select(Segment.revision)
+            .where((Segment.story == story_id) & (Segment.seq == before_seq))
+            .first()
+        )
+        variant += 1 + (int(revised["revision"]) if revised else 0)
     rows = (
         await Segment.select(Segment.content)
-        .where(Segment.story == story_id)
+        .where(where)
         .order_by(Segment.seq, ascending=False)
         .limit(RECENT_SEGMENTS)
     )
     recent = tuple(str(row["content"]) for row in reversed(rows))
+    pinned, lore = await memory_service.prompt_inputs(story_id)
+    memory = story_memory(pinned, lore, story.premise, recent, extra_facts=facts)
     return await runtime.providers.text.continue_story(
         TextRequest(
             premise=story.premise,
             recent_segments=recent,
             title=story.title,
             age_rating=story.age_rating,
-            facts=facts,
+            facts=memory.facts,
+            lore=memory.lore,
+            variant=variant,
         )
     )

@@ -4,7 +4,8 @@ No model and no network: the narrator reads the premise and the last segments,
 finds the characters (capitalised names) and the scene, and writes a few
 sentences from a bank of gentle, all-ages templates. The choice of templates
 is seeded by a hash of the input, so the same story always gets the same
-continuation and a different story a different one. Pure functions only.
+continuation and a different story a different one. Pinned facts and lore
+entries in play are woven in as one sentence (``_memory_line``). Pure functions only.
 """
 
 from __future__ import annotations
@@ -141,6 +142,20 @@ MOOD_LINES: dict[Mood, tuple[str, ...]] = {
         "Something wonderful was about to happen.",
     ),
 }
+FACT_LINES = (
+    "{Hero} remembered something important: {gist}",
+    "{Hero} kept one thing in mind: {gist}",
+    "Nobody had forgotten it: {gist}",
+)
+"""Bring a pinned fact into the scene (``gist`` is its first sentence)."""
+LORE_LINES = (
+    "{Hero} thought of {name}. {gist}",
+    "It made {hero} think of {name}. {gist}",
+    "Everyone knew the tales of {name}. {gist}",
+)
+"""Bring a triggered lore entry into the scene, by name."""
+GIST_WORDS = 24
+"""A fact or lore text is quoted up to its first sentence, at most this many words."""
 CLOSINGS = (
     "And so the next part of the story began.",
     "Whatever happened next, they knew they would face it together.",
@@ -183,6 +198,25 @@ def extract_characters(texts: Sequence[str], limit: int = 4) -> list[str]:
     return names[:limit]
 
 
+def gist(text: str, max_words: int = GIST_WORDS) -> str:
+    """The first sentence of ``text``, at most ``max_words`` words, ending like a sentence."""
+    first = _SENTENCE_SPLIT.split(text.strip(), maxsplit=1)[0].strip()
+    words = first.split()
+    if len(words) > max_words:
+        return " ".join(words[:max_words]).rstrip(",;:-") + "…"
+    if first and first[-1] not in ".!?…\"'":
+        first += "."
+    return _cap(first)
+
+
+def _after_colon(sentence: str) -> str:
+    """``sentence`` as it reads after a colon: lower-case unless it starts with a name."""
+    words = sentence.split(maxsplit=1)
+    if words and words[0] in NOT_NAMES and words[0] not in ("I", "I'm"):
+        return sentence[:1].lower() + sentence[1:]
+    return sentence
+
+
 def story_seed(parts: Sequence[str]) -> int:
     """A stable seed from text (independent of ``PYTHONHASHSEED``)."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
@@ -207,12 +241,24 @@ def continue_story(
     *,
     title: str = "",
     facts: Sequence[str] = (),
+    lore: Sequence[tuple[str, str]] = (),
     max_words: int = 90,
+    variant: int = 0,
 ) -> str:
-    """The narrator's next segment: 3-6 gentle sentences, deterministic in the input."""
+    """The narrator's next segment: 3-6 gentle sentences, deterministic in the input.
+
+    ``facts`` are pinned story memory, ``lore`` (name, text) pairs of lore
+    entries in play, most recent first. The most recent lore entry, or else
+    one of the facts, is brought into the scene in the second sentence; a
+    story whose text names nobody takes its hero from the facts.
+    """
     context = [premise, *recent_segments]
-    characters = extract_characters([*recent_segments, premise])
-    seed = story_seed([title, premise, *facts, *recent_segments])
+    characters = extract_characters([*recent_segments, premise]) or extract_characters(facts)
+    # Lore only joins the seed when there is some: stories without it keep their text.
+    lore_parts = [part for name, text in lore for part in (name, text)]
+    # Likewise a variant: the first telling of a story stays what it always was.
+    variants = [f"variant {variant}"] if variant else []
+    seed = story_seed([title, premise, *facts, *recent_segments, *lore_parts, *variants])
     rng = random.Random(seed)  # noqa: S311 - seeded on purpose: same story, same text
     # The mood comes from where the story is now; the setting from the latest
     # text that names one (a segment often does not repeat where it happens).
@@ -241,4 +287,25 @@ def continue_story(
     sentences.append(rng.choice(MOOD_LINES[mood]))
     sentences.append(rng.choice(CLOSINGS))
     filled = [_cap(opening)] + [_cap(s.format(**slots)) for s in sentences]
+    # Right after the opening, so a word limit drops the other sentences first.
+    remembered = _memory_line(rng, slots, facts, lore)
+    if remembered:
+        filled.insert(1, _cap(remembered))
     return _trim(filled, max(max_words, 10))
+
+
+def _memory_line(
+    rng: random.Random,
+    slots: dict[str, str],
+    facts: Sequence[str],
+    lore: Sequence[tuple[str, str]],
+) -> str:
+    """A sentence that brings the newest lore entry, or a pinned fact, into the scene."""
+    if lore:
+        name, text = lore[0]
+        return rng.choice(LORE_LINES).format(**slots, name=name.strip(), gist=gist(text))
+    usable = [fact for fact in facts if fact.strip()]
+    if not usable:
+        return ""
+    fact = _after_colon(gist(rng.choice(usable)))
+    return rng.choice(FACT_LINES).format(**slots, gist=fact)

@@ -21,4 +21,8 @@ class MediaAsset(Table, tablename="media_assets"):
     blob_key = Text()
     content_type = Varchar(length=64)
     duration_seconds = Float(null=True, default=None)
+    requested_by = UUID(null=True, default=None)
+    """Who asked for it (usage accounting); ``None`` for assets made without a request."""
+    generation_ms = Integer(null=True, default=None)
+    """Wall time to produce the media (a video's own image and narration included)."""
     created_at = Timestamptz(default=TimestamptzNow())

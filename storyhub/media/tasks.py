@@ -13,39 +13,46 @@ asset, or failed with a sentence.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from taskiq import (
-    Context,
-    SimpleRetryMiddleware,
-    SmartRetryMiddleware,
-    TaskiqDepends,
-    TaskiqEvents,
-    TaskiqState,
-)
+from taskiq import Context, TaskiqDepends, TaskiqEvents, TaskiqState
 
 from storyhub.jobs.tables import Job
 from storyhub.lib.blobs import StorageUnavailable
-from storyhub.lib.broker import broker
+from storyhub.lib.broker import broker, task_settings, task_timeout
 from storyhub.lib.errors import StoryhubError
-from storyhub.media.generation import AssetRecord, MediaRuntime, generate_asset, write_ai_segment
+from storyhub.lib.retries import will_retry
+from storyhub.media import announce, narration
+from storyhub.media.generation import (
+    AssetRecord,
+    MediaRuntime,
+    find_asset,
+    generate_asset,
+    write_ai_segment,
+)
+from storyhub.media.links import link_asset
 from storyhub.media.providers.base import ProviderFailed
-from storyhub.settings import load_settings
+from storyhub.settings import TASK_TIMEOUT_GRACE_SECONDS, load_settings
 
 log = logging.getLogger("storyhub.media.tasks")
 
 MAX_ATTEMPTS = 3
-MEDIA_TASK_SECONDS = 300
-"""Below the Redis stream idle timeout (600 s) after which an unacknowledged message is
-redelivered: a task still running must never be handed to a second worker."""
-TEXT_TASK_SECONDS = 180
-RETRYABLE: tuple[type[BaseException], ...] = (ProviderFailed, StorageUnavailable)
-RETRY_MIDDLEWARES = (SimpleRetryMiddleware, SmartRetryMiddleware)
+MEDIA_TASK_SECONDS = task_settings.media_seconds
+"""Time limits (``STORYHUB_TASK_*_SECONDS``); settings keep them below the redelivery
+time, so a task still running is never handed to a second worker."""
+TEXT_TASK_SECONDS = task_settings.text_seconds
+TIME_LIMITS = {
+    "storyhub.media.generate": MEDIA_TASK_SECONDS,
+    "storyhub.media.narrate_turn": TEXT_TASK_SECONDS,
+}
+RETRYABLE: tuple[type[BaseException], ...] = (ProviderFailed, StorageUnavailable, TimeoutError)
 
 CURRENT_CONTEXT: Context = TaskiqDepends()
 """TaskIQ injects the running message's context where this is the default."""
@@ -111,19 +118,37 @@ async def _job(job_id: str | None, status: str, outcome: TaskOutcome | None = No
 
 
 def _last_attempt(context: Context) -> bool:
-    """True when no retry will follow a failure of this run."""
-    if not any(isinstance(m, RETRY_MIDDLEWARES) for m in context.broker.middlewares):
-        return True  # without a retry middleware an error would leave the job running forever
-    labels = context.message.labels
-    return int(labels.get("_retries", 0)) + 1 >= int(labels.get("max_retries", MAX_ATTEMPTS))
+    """True when no retry will follow a failure of this run (the retry middleware's own rule)."""
+    return not will_retry(context)
+
+
+def _time_limit(context: Context) -> float:
+    """This worker's limit for the task, or the sender's ``timeout`` label minus the grace if
+    shorter: the work must stop (and say so) before TaskIQ's own timeout cancels it silently."""
+    limit = float(TIME_LIMITS.get(context.message.task_name, MEDIA_TASK_SECONDS))
+    label = context.message.labels.get("timeout")
+    if label is not None:
+        limit = min(limit, float(label) - TASK_TIMEOUT_GRACE_SECONDS)
+    return max(limit, 1.0)
 
 
 async def _run(
     job_id: str | None, context: Context, work: Callable[[], Awaitable[TaskOutcome]]
 ) -> dict[str, Any]:
     await _job(job_id, "running")
+    limit = _time_limit(context)
     try:
-        outcome = await work()
+        async with asyncio.timeout(limit):
+            outcome = await work()
+    except TimeoutError:
+        if not _last_attempt(context):
+            log.warning("media task ran out of time (%g s) and will be retried", limit)
+            raise
+        outcome = TaskOutcome(
+            ok=False,
+            error_code="timeLimit",
+            error=f"Generation took longer than its time limit of {limit:g} seconds.",
+        )
     except StoryhubError as exc:
         if isinstance(exc, RETRYABLE) and not _last_attempt(context):
             log.warning("media task will be retried: %s", exc.message)
@@ -143,7 +168,7 @@ async def _run(
 
 @broker.task(
     task_name="storyhub.media.generate",
-    timeout=MEDIA_TASK_SECONDS,
+    timeout=task_timeout(MEDIA_TASK_SECONDS),
     retry_on_error=True,
     max_retries=MAX_ATTEMPTS,
 )
@@ -152,23 +177,51 @@ async def generate_media(
     seq: int | None,
     kind: str,
     job_id: str | None = None,
+    allow_remote: bool = True,
+    requested_by: str | None = None,
     context: Context = CURRENT_CONTEXT,
 ) -> dict[str, Any]:
-    """Make (or find) the asset for (story, seq, kind); exactly one per key."""
+    """Make (or find) the asset for (story, seq, kind); exactly one per key.
+
+    ``allow_remote`` is decided by the API from the author's consent (the
+    worker does not second-guess it); ``requested_by`` is recorded as usage.
+    The asset's route is linked on its segment (or story), the room gets
+    ``mediaReady``; a final failure reaches the room as ``mediaFailed``.
+    """
+    story = uuid.UUID(story_id)
+    requester = uuid.UUID(requested_by) if requested_by else None
 
     async def work() -> TaskOutcome:
         runtime = media_runtime()
-        asset = await generate_asset(runtime, uuid.UUID(story_id), seq, kind)
-        if _on_ready is not None:
-            await _on_ready(asset)
+        asset = await generate_asset(
+            runtime, story, seq, kind, allow_remote=allow_remote, requested_by=requester
+        )
+        await link_asset(asset)
+        if kind == "video":  # the video made (or reused) the segment's image and narration
+            for part in ("image", "audio"):
+                made = await find_asset(story, seq, part)
+                if made is not None:
+                    await link_asset(made)
+        await (_on_ready or announce.announce_ready)(asset)
         return TaskOutcome(ok=True, asset=asset, provider=asset.provider, model=asset.model)
 
-    return await _run(job_id, context, work)
+    result = await _run(job_id, context, work)
+    if not result["ok"]:
+        await announce.announce_failed(
+            story,
+            seq,
+            kind,
+            code=result.get("errorCode") or "internalError",
+            message=result.get("error") or "Generation failed.",
+            task_id=job_id,
+            requested_by=requested_by,
+        )
+    return result
 
 
 @broker.task(
     task_name="storyhub.media.narrate_turn",
-    timeout=TEXT_TASK_SECONDS,
+    timeout=task_timeout(TEXT_TASK_SECONDS),
     retry_on_error=True,
     max_retries=MAX_ATTEMPTS,
 )
@@ -176,12 +229,48 @@ async def write_narrator_turn(
     story_id: str,
     facts: list[str] | None = None,
     job_id: str | None = None,
+    allow_remote: bool = False,
+    last_seq: int | None = None,
+    attempt: int = 0,
+    revise_seq: int | None = None,
     context: Context = CURRENT_CONTEXT,
 ) -> dict[str, Any]:
-    """The AI narrator's next segment for the story (the actor checks and commits it)."""
+    """The AI narrator's next segment for the story (the actor checks and commits it).
+
+    ``allow_remote`` is decided by the API from every member's consent: without
+    it only offline providers run (fail closed: the default). With a turn token
+    (``last_seq``, from the AI seat) the text, or a final failure, goes to the
+    story's actor, which drops it if that turn has moved on.
+    """
+    story = uuid.UUID(story_id)
 
     async def work() -> TaskOutcome:
-        result = await write_ai_segment(media_runtime(), uuid.UUID(story_id), tuple(facts or ()))
+        base = media_runtime()
+        runtime = replace(base, providers=base.providers_for(allow_remote=allow_remote))
+        # A rewrite of a segment reads only what came before it; every new
+        # attempt (after a blocked text) or rewrite asks for another telling.
+        result = await write_ai_segment(
+            runtime,
+            story,
+            tuple(facts or ()),
+            before_seq=revise_seq,
+            variant=attempt,
+        )
+        if last_seq is not None:
+            await narration.report_text(
+                story,
+                result.text,
+                last_seq=last_seq,
+                attempt=attempt,
+                revise_seq=revise_seq,
+                provider=result.provider,
+                model=result.model,
+            )
         return TaskOutcome(ok=True, text=result.text, provider=result.provider, model=result.model)
 
-    return await _run(job_id, context, work)
+    outcome = await _run(job_id, context, work)
+    if last_seq is not None and not outcome["ok"]:
+        await narration.report_failure(
+            story, last_seq=last_seq, attempt=attempt, revise_seq=revise_seq
+        )
+    return outcome

@@ -17,7 +17,7 @@ class ModerationItem(Table, tablename="moderation_items"):
     story = ForeignKey(references=Story, on_delete=OnDelete.cascade, null=True, index=True)
     author = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
     source = Varchar(length=16)
-    """turn, chat, aiText, aiImagePrompt."""
+    """turn, chat, aiText, aiImagePrompt, memory (a pinned fact), lore (a lore entry)."""
     content = Text()
     verdict = Varchar(length=16)
     categories = JSON(default="[]")

@@ -25,6 +25,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal, Protocol
 from uuid import UUID
 
@@ -34,12 +35,15 @@ from storyhub.sessions.connection import CLOSE_FORBIDDEN, CLOSE_SERVICE_RESTART,
 from storyhub.sessions.fanout import Fanout
 from storyhub.sessions.hooks import (
     AiSeat,
+    AiSkipReason,
     AiTurnContext,
+    AiTurnDecision,
     ContentContext,
     ContentFilter,
     ContentKind,
 )
 from storyhub.sessions.messages import (
+    AiSegmentFailed,
     AiSegmentReady,
     Broadcast,
     Chat,
@@ -48,6 +52,7 @@ from storyhub.sessions.messages import (
     Leave,
     MailboxFull,
     Message,
+    RegenerateAi,
     Reply,
     RoleChanged,
     StartVote,
@@ -57,6 +62,7 @@ from storyhub.sessions.messages import (
 )
 from storyhub.sessions.protocol import (
     Ack,
+    AiTurnSkipped,
     Error,
     Event,
     StoryEnded,
@@ -76,6 +82,15 @@ RECENT_ACKS = 512
 ASK_SECONDS = 15.0
 """An ``ask()`` that gets no answer in this time raises TimeoutError."""
 DRAIN_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class _AiJob:
+    """The narrator text the actor waits for: which turn, which attempt, which revision."""
+
+    turn_seq: int
+    attempt: int
+    revise_seq: int | None
 
 
 class SessionHost(Protocol):
@@ -109,6 +124,9 @@ class StorySession:
         self._recent_acks: OrderedDict[tuple[UUID, str], Event] = OrderedDict()
         self._last_activity = time.monotonic()
         self._stopping = False
+        self._ai_job: _AiJob | None = None
+        self._regenerating: int | None = None
+        """Set while a regeneration hands the AI seat the turn (read once by _after_change)."""
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -285,6 +303,10 @@ class StorySession:
                 await self._role_changed(message)
             case AiSegmentReady():
                 await self._ai_segment(message)
+            case AiSegmentFailed():
+                await self._ai_failed(message)
+            case RegenerateAi():
+                await self._regenerate(message)
             case Broadcast():
                 self._publish(message.event)
             case Stop():  # pragma: no cover - handled by the loop
@@ -329,14 +351,22 @@ class StorySession:
         # and the outbox drops any segment at or below what it already sent.
         after = command.last_seq or 0
         outbox.last_seq = max(outbox.last_seq, after)
+        # From the client's own last segment: if the AI's text there was written
+        # again since, the client gets the new text too (only the story's last
+        # segment can be rewritten, so no earlier one can have changed unseen).
+        start = max(after - 1, 0)
         while True:
-            page = await persistence.segments_after(self.story_id, after, REPLAY_PAGE)
+            page = await persistence.segments_after(self.story_id, start, REPLAY_PAGE)
             for record in page:
-                frame = encode_event(views.story_updated(record, replay=True))
-                outbox.push(frame, seq=record.seq, bounded=False)
+                if record.seq > after:
+                    frame = encode_event(views.story_updated(record, replay=True))
+                    outbox.push(frame, seq=record.seq, bounded=False)
+                elif record.revision > 0:
+                    update = views.story_updated(record, replay=True, revised=True)
+                    outbox.push(encode_event(update), bounded=False)  # not de-duplicated by seq
             if len(page) < REPLAY_PAGE:
                 break
-            after = page[-1].seq
+            start = page[-1].seq
         self._host.fanout.subscribe(self.story_id, outbox)
         rejoin = conn in self._conns
         first_socket = not rejoin and str(conn.user_id) not in self._state.present
@@ -451,24 +481,158 @@ class StorySession:
         message.reply(Ack(client_msg_id=message.client_msg_id, seq=existing.seq))
         return True
 
+    # --- the AI narrator's seat ---------------------------------------------------------
+
+    @property
+    def _max_regenerations(self) -> int:
+        return int(getattr(self._host.ai_seat, "max_regenerations", 0))
+
+    async def _start_ai(
+        self, state: rules.SessionState, attempt: int, revise_seq: int | None
+    ) -> AiTurnDecision:
+        """Ask the seat for text for the turn it holds in ``state``."""
+        context = AiTurnContext(
+            self.story_id,
+            state.last_seq,
+            state.deadline or 0.0,
+            attempt=attempt,
+            revise_seq=revise_seq,
+        )
+        decision = await self._host.ai_seat.turn_started(context)
+        deferred = decision.action == "deferred"
+        self._ai_job = _AiJob(state.last_seq, attempt, revise_seq) if deferred else None
+        return decision
+
+    def _awaited_ai_job(
+        self, turn_seq: int | None, attempt: int, revise_seq: int | None
+    ) -> _AiJob | None:
+        """The job this narrator result answers, or ``None`` when it is stale."""
+        if not rules.ai_text_current(self._state, turn_seq):
+            return None
+        job = self._ai_job
+        if job is None:
+            # The actor restarted after the task was queued: the turn token is all there is.
+            if revise_seq is not None and revise_seq != self._state.last_seq:
+                return None
+            return _AiJob(self._state.last_seq, attempt, revise_seq)
+        if (job.attempt, job.revise_seq) != (attempt, revise_seq):
+            return None  # an earlier attempt (e.g. a redelivered task) of this turn
+        return job
+
     async def _ai_segment(self, message: AiSegmentReady) -> None:
-        try:
-            next_state, seq = rules.ai_segment(self._state, self._clock())
-        except RuleViolation:
-            log.info("AI text arrived after its turn ended", extra={"storyId": str(self.story_id)})
+        job = self._awaited_ai_job(message.turn_seq, message.attempt, message.revise_seq)
+        if job is None:
+            log.info(
+                "dropping narrator text for a turn that moved on",
+                extra={"storyId": str(self.story_id), "turnSeq": message.turn_seq},
+            )
             return
+        text = message.text.strip()[: self._record.max_segment_length]
+        if not text:
+            await self._ai_give_up("failed", job)
+            return
+        context = ContentContext(self.story_id, None, self._record.age_rating, "aiText")
+        verdict = await self._host.content_filter.check(text, context)
+        if not verdict.allowed:
+            await self._ai_blocked(job)
+            return
+        log.info(
+            "narrator text accepted",
+            extra={
+                "storyId": str(self.story_id),
+                "provider": message.provider,
+                "model": message.model,
+                "attempt": job.attempt,
+            },
+        )
+        if job.revise_seq is not None:
+            await self._commit_revision(job, verdict.text)
+            return
+        next_state, seq = rules.ai_segment(self._state, self._clock())
         record = await persistence.commit_segment(
             self.story_id,
             seq=seq,
             author_id=None,
-            content=message.text,
+            content=verdict.text,
             client_msg_id=None,
             turn_state=rules.turn_state_document(next_state),
         )
+        self._ai_job = None
         before = self._state
         self._state = next_state
         self._publish(views.story_updated(record), seq=seq)
         await self._after_change(before, "submitted", persisted=True)
+
+    async def _commit_revision(self, job: _AiJob, text: str) -> None:
+        """Replace the AI's last segment with its new text, then move the turn on."""
+        assert job.revise_seq is not None
+        next_state = rules.pass_turn(self._state, rules.AI_SEAT, self._clock())
+        record = await persistence.revise_ai_segment(
+            self.story_id,
+            seq=job.revise_seq,
+            content=text,
+            turn_state=rules.turn_state_document(next_state),
+        )
+        if record is None:  # not the AI's last segment any more: nothing is rewritten
+            await self._ai_give_up("failed", job)
+            return
+        self._ai_job = None
+        before = self._state
+        self._state = next_state
+        # Without a seq: sockets already hold this seq and must not skip the new text.
+        self._publish(views.story_updated(record, revised=True))
+        await self._after_change(before, "submitted", persisted=True)
+
+    async def _ai_blocked(self, job: _AiJob) -> None:
+        """The filter refused the narrator's text: write it again, or pass the turn."""
+        attempt = rules.next_ai_attempt(job.attempt, self._max_regenerations)
+        if attempt is None:
+            await self._ai_give_up("contentBlocked", job)
+            return
+        decision = await self._start_ai(self._state, attempt, job.revise_seq)
+        if decision.action == "pass_turn":
+            await self._ai_give_up(
+                decision.skip_reason or "failed", _AiJob(job.turn_seq, attempt, job.revise_seq)
+            )
+
+    async def _ai_failed(self, message: AiSegmentFailed) -> None:
+        job = self._awaited_ai_job(message.turn_seq, message.attempt, message.revise_seq)
+        if job is not None:
+            await self._ai_give_up("failed", job)
+
+    async def _ai_give_up(self, reason: AiSkipReason, job: _AiJob) -> None:
+        """The seat passes its turn and the room learns why (``aiTurnSkipped``)."""
+        self._ai_job = None
+        self._publish(AiTurnSkipped(reason=reason, attempts=job.attempt + 1, seq=job.revise_seq))
+        before = self._state
+        self._state = rules.pass_turn(before, rules.AI_SEAT, self._clock())
+        await self._after_change(before, "aiPassed")
+
+    async def _regenerate(self, message: RegenerateAi) -> None:
+        """A writer asks for the AI's last segment again: the seat takes the turn back."""
+        if message.conn is not None and message.conn.closed:
+            return
+        self._check_sender(message.conn, message.role, "ask the narrator to write again")
+        previous = self._recent_acks.get((message.user_id, message.client_msg_id))
+        if previous is not None:
+            message.reply(previous)
+            return
+        before = self._state
+        last = None
+        if before.last_seq > 0:
+            last = await persistence.segment_at(self.story_id, before.last_seq)
+        by_ai = last is not None and last.author_id is None
+        self._state = rules.regenerate_ai(before, by_ai, self._clock())
+        ack = Ack(client_msg_id=message.client_msg_id, seq=before.last_seq)
+        self._recent_acks[(message.user_id, message.client_msg_id)] = ack
+        if len(self._recent_acks) > RECENT_ACKS:
+            self._recent_acks.popitem(last=False)
+        message.reply(ack)
+        self._regenerating = before.last_seq
+        try:
+            await self._after_change(before, "aiRegenerating")
+        finally:
+            self._regenerating = None
 
     async def _after_change(
         self, before: rules.SessionState, reason: TurnReason, persisted: bool = False
@@ -491,10 +655,14 @@ class StorySession:
             announced = True
             if state.holder != rules.AI_SEAT:
                 break
-            context = AiTurnContext(self.story_id, state.last_seq, state.deadline or 0.0)
-            decision = await self._host.ai_seat.turn_started(context)
+            revise_seq, self._regenerating = self._regenerating, None
+            decision = await self._start_ai(state, 0, revise_seq)
             if decision.action != "pass_turn":
                 break
+            if decision.skip_reason is not None:
+                self._publish(
+                    AiTurnSkipped(reason=decision.skip_reason, attempts=1, seq=revise_seq)
+                )
             before = state
             self._state = rules.pass_turn(state, rules.AI_SEAT, self._clock())
             reason = "aiPassed"

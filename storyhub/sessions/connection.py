@@ -19,6 +19,7 @@ from uuid import UUID
 
 from storyhub.accounts.principal import Principal
 from storyhub.sessions.protocol import BATCH_PREFIX, Event, encode_event
+from storyhub.sessions.wire import Sink
 
 log = logging.getLogger("storyhub.sessions")
 
@@ -49,6 +50,7 @@ class Outbox:
         "_queue",
         "_send",
         "_sending",
+        "_sink",
         "_waiter",
         "_writer",
         "batching",
@@ -64,9 +66,12 @@ class Outbox:
         send: Callable[[str], Awaitable[None]],
         close: Callable[[int, str], Awaitable[None]],
         limit: int = 256,
+        sink: Sink | None = None,
     ) -> None:
         self._send = send
         self._close = close
+        self._sink = sink
+        """Where a room's pre-built frame can be written at once (see ``wire``)."""
         self._queue: list[str] = []
         self._pending = 0
         """Frames queued or taken by the writer and not yet written."""
@@ -99,12 +104,21 @@ class Outbox:
         elif self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._drain())
 
-    def push(self, frame: str, *, seq: int | None = None, bounded: bool = True) -> bool:
+    def push(
+        self,
+        frame: str,
+        *,
+        seq: int | None = None,
+        bounded: bool = True,
+        wire: bytes | None = None,
+    ) -> bool:
         """Queue ``frame``; False if the socket is closing or was just closed as too slow.
 
         ``seq`` marks a segment frame: one already delivered is skipped, which
         keeps a resume free of duplicates whatever order replay and live events
         meet in. ``bounded=False`` is for a join's replay, sized by the story.
+        ``wire`` is ``frame`` as a WebSocket frame: with nothing pending and
+        the transport keeping up, it is written at once instead of queued.
         """
         if self.close_code is not None:
             return False
@@ -112,6 +126,11 @@ class Outbox:
             if seq <= self.last_seq:
                 return True
             self.last_seq = seq
+        sink = self._sink
+        if wire is not None and sink is not None and self._pending == 0 and sink.ready():
+            # Nothing queued or in flight, so order holds; no writer wakes up.
+            sink.write(wire)
+            return True
         if not bounded:
             self._grace += 1
         elif self._pending - self._grace >= self.limit:

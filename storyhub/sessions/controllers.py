@@ -1,4 +1,4 @@
-"""REST doors into the session actor: submit a turn, end a story.
+"""REST doors into the session actor: submit a turn, regenerate the AI's, end a story.
 
 Both go through the same actor as the WebSocket commands, so ordering,
 durability and idempotency are the same whichever door a client uses.
@@ -24,7 +24,7 @@ from storyhub.lib.errors import (
     Unavailable,
 )
 from storyhub.sessions import persistence
-from storyhub.sessions.messages import EndStory, MailboxFull, Submit
+from storyhub.sessions.messages import EndStory, MailboxFull, RegenerateAi, Submit
 from storyhub.sessions.protocol import Ack, ClientMsgId, Error, Event, TurnText
 from storyhub.sessions.registry import SessionRegistry
 from storyhub.stories.policy import can_view, effective_role
@@ -38,6 +38,17 @@ class TurnIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="ca
 class TurnAccepted(msgspec.Struct, frozen=True, rename="camel"):
     story_id: UUID
     seq: int
+    client_msg_id: str
+
+
+class RegenerateIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
+    client_msg_id: ClientMsgId
+
+
+class RegenerationQueued(msgspec.Struct, frozen=True, rename="camel"):
+    story_id: UUID
+    seq: int
+    """The AI's segment that will be written again (same seq, new text)."""
     client_msg_id: str
 
 
@@ -55,6 +66,8 @@ _ERRORS: dict[str, type[StoryhubError]] = {
     "textTooLong": InvalidInput,
     "contentRejected": InvalidInput,
     "contentBlocked": InvalidInput,
+    "nothingToRegenerate": Conflict,
+    "aiBusy": Conflict,
     "busy": Unavailable,
     "unavailable": Unavailable,
 }
@@ -109,6 +122,26 @@ class SessionController(Controller):
         ack = _raise_for(answer)
         assert ack.seq is not None
         return TurnAccepted(story_id=story_id, seq=ack.seq, client_msg_id=data.client_msg_id)
+
+    @post("/turns/regenerate", status_code=202)
+    async def regenerate_ai_segment(
+        self, request: Request[Any, Any, Any], story_id: UUID, data: JSONBody[RegenerateIn]
+    ) -> RegenerationQueued:
+        """Ask the AI narrator to write its last segment again (writers; only while no
+        later segment exists). The new text replaces that segment's content; the room
+        gets ``storyUpdated`` with ``revised: true``."""
+        caller: Principal = request.user
+        role = await _role(story_id, caller)
+        try:
+            answer = await _registry(request).ask(
+                story_id,
+                lambda reply: RegenerateAi(caller.id, role, data.client_msg_id, reply),
+            )
+        except (MailboxFull, TimeoutError):
+            raise Unavailable("The story is busy; retry shortly.", code="busy") from None
+        ack = _raise_for(answer)
+        assert ack.seq is not None
+        return RegenerationQueued(story_id=story_id, seq=ack.seq, client_msg_id=data.client_msg_id)
 
     @post("/end", status_code=200)
     async def end_story(self, request: Request[Any, Any, Any], story_id: UUID) -> StoryCompleted:

@@ -15,6 +15,7 @@ from typing import Protocol
 from uuid import UUID
 
 from storyhub.sessions.connection import Outbox
+from storyhub.sessions.wire import text_frame
 
 
 class Fanout(Protocol):
@@ -54,7 +55,8 @@ class LocalFanout:
         subscribers = self._subscribers.get(story_id)
         if not subscribers:
             return
-        slow = [outbox for outbox in subscribers if not outbox.push(frame, seq=seq)]
+        wire = text_frame(frame.encode())  # once for the whole room
+        slow = [outbox for outbox in subscribers if not outbox.push(frame, seq=seq, wire=wire)]
         # A socket closed as too slow (or already closing) gets nothing more.
         for outbox in slow:
             self.unsubscribe(story_id, outbox)

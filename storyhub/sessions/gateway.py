@@ -33,7 +33,16 @@ from storyhub.accounts.tokens import TokenService
 from storyhub.lib.errors import StoryhubError
 from storyhub.sessions import persistence
 from storyhub.sessions.connection import Connection, Outbox
-from storyhub.sessions.messages import Chat, Join, Leave, MailboxFull, StartVote, Submit, Vote
+from storyhub.sessions.messages import (
+    Chat,
+    Join,
+    Leave,
+    MailboxFull,
+    RegenerateAi,
+    StartVote,
+    Submit,
+    Vote,
+)
 from storyhub.sessions.protocol import (
     CastVote,
     Error,
@@ -41,6 +50,7 @@ from storyhub.sessions.protocol import (
     LeaveStory,
     Ping,
     Pong,
+    RegenerateAiSegment,
     SendChatMessage,
     StartVoteToEnd,
     SubmitTurn,
@@ -49,6 +59,7 @@ from storyhub.sessions.protocol import (
 )
 from storyhub.sessions.registry import SessionRegistry
 from storyhub.sessions.rules import TokenBucket
+from storyhub.sessions.wire import SCOPE_KEY
 from storyhub.settings import Settings
 from storyhub.stories.policy import can_view, effective_role
 
@@ -211,6 +222,8 @@ class _Reader:
                 message = Vote(
                     user.id, command.client_msg_id, command.vote_id, command.in_favor, reply, conn
                 )
+            case RegenerateAiSegment():
+                message = RegenerateAi(user.id, None, command.client_msg_id, reply, conn)
         try:
             self.registry.send(conn.story_id, message)
         except MailboxFull:
@@ -239,7 +252,8 @@ async def story_socket(socket: WebSocket[Any, Any, Any], story_id: UUID) -> None
     async def close(code: int, reason: str) -> None:
         await socket.close(code=code, reason=reason)
 
-    outbox = Outbox(socket.send_text, close, limit=OUTBOX_LIMIT)
+    sink = socket.scope.get(SCOPE_KEY)  # type: ignore[call-overload]
+    outbox = Outbox(socket.send_text, close, limit=OUTBOX_LIMIT, sink=sink)
     conn = Connection(story_id=story_id, principal=principal, role=role, outbox=outbox)
     reader_task = asyncio.current_task()
     server_closed = False

@@ -12,7 +12,10 @@ from uuid import UUID
 
 import msgspec
 
-ContentKind = Literal["turn", "chat"]
+ContentKind = Literal["turn", "chat", "aiText", "memory", "lore"]
+"""What a text is; ``aiText`` is the AI narrator's (moderation records it as such);
+``memory`` a pinned fact and ``lore`` a lore entry (``storyhub.stories.memory_service``)."""
+AiSkipReason = Literal["contentBlocked", "failed"]
 
 
 class ContentVerdict(msgspec.Struct, frozen=True):
@@ -34,7 +37,8 @@ class ContentVerdict(msgspec.Struct, frozen=True):
 @dataclass(frozen=True)
 class ContentContext:
     story_id: UUID
-    author_id: UUID
+    author_id: UUID | None
+    """``None`` for the AI narrator's text."""
     age_rating: str
     kind: ContentKind
 
@@ -63,17 +67,29 @@ class AiTurnDecision(msgspec.Struct, frozen=True):
     """
 
     action: Literal["pass_turn", "deferred"]
+    skip_reason: AiSkipReason | None = None
+    """Why a ``pass_turn`` happened when it is news to the room (``aiTurnSkipped``);
+    ``None`` for a seat that simply does not write."""
 
 
 @dataclass(frozen=True)
 class AiTurnContext:
     story_id: UUID
     last_seq: int
+    """The story's last seq when the turn began: the token that marks stale text."""
     deadline: float
+    attempt: int = 0
+    """0 for the first text of a turn; 1, 2, … when blocked text is written again."""
+    revise_seq: int | None = None
+    """Set when writers asked for this segment (the AI's last) to be written again."""
 
 
 class AiSeat(Protocol):
-    """The AI narrator's seat in turn order (when the story has ``aiNarrator``)."""
+    """The AI narrator's seat in turn order (when the story has ``aiNarrator``).
+
+    A seat may also say ``max_regenerations`` (how often blocked text is
+    written again before the seat passes); without it, blocked text passes at once.
+    """
 
     async def turn_started(self, context: AiTurnContext) -> AiTurnDecision:
         """Called by the actor when the seat gets the turn; return quickly."""

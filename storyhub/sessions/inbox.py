@@ -28,14 +28,14 @@ from uuid import UUID
 import msgspec
 from valkey.asyncio import Valkey
 
-from storyhub.sessions.messages import AiSegmentReady, Broadcast
-from storyhub.sessions.protocol import BookProgress, MediaReady
+from storyhub.sessions.messages import AiSegmentFailed, AiSegmentReady, Broadcast
+from storyhub.sessions.protocol import BookProgress, MediaFailed, MediaReady
 from storyhub.sessions.registry import SessionRegistry
 
 log = logging.getLogger("storyhub.sessions")
 
 CHANNEL = "storyhub:sessions:inbox"
-MediaKind = Literal["image", "audio", "video"]
+MediaKind = Literal["image", "audio", "video", "cover"]
 BookStatus = Literal["queued", "building", "ready", "failed"]
 
 
@@ -45,14 +45,37 @@ class _Envelope(msgspec.Struct, frozen=True, rename="camel", tag_field="kind"):
 
 class MediaEnvelope(_Envelope, frozen=True, tag="mediaReady"):
     story_id: UUID
-    seq: int
+    seq: int | None
     media: MediaKind
     url: str
+
+
+class MediaFailedEnvelope(_Envelope, frozen=True, tag="mediaFailed"):
+    story_id: UUID
+    seq: int | None
+    media: MediaKind
+    code: str
+    message: str
+    task_id: str | None = None
+    requested_by: str | None = None
 
 
 class AiTextEnvelope(_Envelope, frozen=True, tag="aiText"):
     story_id: UUID
     text: str
+    last_seq: int | None = None
+    """The turn token: the story's last seq when the AI's turn began."""
+    attempt: int = 0
+    revise_seq: int | None = None
+    provider: str = ""
+    model: str = ""
+
+
+class AiFailedEnvelope(_Envelope, frozen=True, tag="aiFailed"):
+    story_id: UUID
+    last_seq: int | None = None
+    attempt: int = 0
+    revise_seq: int | None = None
 
 
 class BookEnvelope(_Envelope, frozen=True, tag="bookProgress"):
@@ -73,7 +96,15 @@ class CollaboratorEnvelope(_Envelope, frozen=True, tag="collaboratorChanged"):
     user_id: UUID
 
 
-Envelope = MediaEnvelope | AiTextEnvelope | BookEnvelope | RevokeEnvelope | CollaboratorEnvelope
+Envelope = (
+    MediaEnvelope
+    | MediaFailedEnvelope
+    | AiTextEnvelope
+    | AiFailedEnvelope
+    | BookEnvelope
+    | RevokeEnvelope
+    | CollaboratorEnvelope
+)
 _decoder = msgspec.json.Decoder(Envelope)
 
 
@@ -83,6 +114,16 @@ async def apply(envelope: Envelope, registry: SessionRegistry) -> None:
         case MediaEnvelope():
             event = MediaReady(seq=envelope.seq, kind=envelope.media, url=envelope.url)
             registry.deliver_if_active(envelope.story_id, Broadcast(event))
+        case MediaFailedEnvelope():
+            failed = MediaFailed(
+                seq=envelope.seq,
+                kind=envelope.media,
+                code=envelope.code,
+                message=envelope.message,
+                task_id=envelope.task_id,
+                requested_by=envelope.requested_by,
+            )
+            registry.deliver_if_active(envelope.story_id, Broadcast(failed))
         case BookEnvelope():
             book = BookProgress(
                 book_id=envelope.book_id,
@@ -93,7 +134,22 @@ async def apply(envelope: Envelope, registry: SessionRegistry) -> None:
             )
             registry.deliver_if_active(envelope.story_id, Broadcast(book))
         case AiTextEnvelope():
-            registry.deliver_if_active(envelope.story_id, AiSegmentReady(text=envelope.text))
+            ready = AiSegmentReady(
+                text=envelope.text,
+                turn_seq=envelope.last_seq,
+                attempt=envelope.attempt,
+                revise_seq=envelope.revise_seq,
+                provider=envelope.provider,
+                model=envelope.model,
+            )
+            registry.deliver_if_active(envelope.story_id, ready)
+        case AiFailedEnvelope():
+            failed = AiSegmentFailed(
+                turn_seq=envelope.last_seq,
+                attempt=envelope.attempt,
+                revise_seq=envelope.revise_seq,
+            )
+            registry.deliver_if_active(envelope.story_id, failed)
         case RevokeEnvelope():
             await registry.revoke_user(envelope.user_id)
         case CollaboratorEnvelope():
@@ -103,8 +159,20 @@ async def apply(envelope: Envelope, registry: SessionRegistry) -> None:
 class StoryNotifier(Protocol):
     """How background work reaches a story's live room."""
 
-    async def media_ready(self, story_id: UUID, seq: int, kind: MediaKind, url: str) -> None:
-        """Tell the room a segment's image, narration or video is ready."""
+    async def media_ready(self, story_id: UUID, seq: int | None, kind: MediaKind, url: str) -> None:
+        """Tell the room a segment's image, narration or video (or the cover) is ready."""
+
+    async def media_failed(
+        self,
+        story_id: UUID,
+        seq: int | None,
+        kind: MediaKind,
+        code: str,
+        message: str,
+        task_id: str | None = None,
+        requested_by: str | None = None,
+    ) -> None:
+        """Tell the room (the requester is in it) a media request failed for good."""
 
     async def book_progress(
         self,
@@ -117,8 +185,28 @@ class StoryNotifier(Protocol):
     ) -> None:
         """Tell the room (the requester is a collaborator in it) a book changed state."""
 
-    async def ai_text(self, story_id: UUID, text: str) -> None:
-        """Hand the AI seat's text for its current turn to the story's actor."""
+    async def ai_text(
+        self,
+        story_id: UUID,
+        text: str,
+        *,
+        last_seq: int | None = None,
+        attempt: int = 0,
+        revise_seq: int | None = None,
+        provider: str = "",
+        model: str = "",
+    ) -> None:
+        """Hand the AI seat's text for its turn (``last_seq``: the turn token) to the actor."""
+
+    async def ai_failed(
+        self,
+        story_id: UUID,
+        *,
+        last_seq: int | None = None,
+        attempt: int = 0,
+        revise_seq: int | None = None,
+    ) -> None:
+        """Tell the actor the narrator task for that turn failed for good (the seat passes)."""
 
     async def revoke_user(self, user_id: UUID) -> None:
         """Close the user's sockets on every node (logout, password change)."""
@@ -134,8 +222,30 @@ class _EnvelopeNotifier(abc.ABC):
     async def _send(self, envelope: Envelope) -> None:
         """Deliver ``envelope`` to the actors (directly or through every API node)."""
 
-    async def media_ready(self, story_id: UUID, seq: int, kind: MediaKind, url: str) -> None:
+    async def media_ready(self, story_id: UUID, seq: int | None, kind: MediaKind, url: str) -> None:
         await self._send(MediaEnvelope(story_id=story_id, seq=seq, media=kind, url=url))
+
+    async def media_failed(
+        self,
+        story_id: UUID,
+        seq: int | None,
+        kind: MediaKind,
+        code: str,
+        message: str,
+        task_id: str | None = None,
+        requested_by: str | None = None,
+    ) -> None:
+        await self._send(
+            MediaFailedEnvelope(
+                story_id=story_id,
+                seq=seq,
+                media=kind,
+                code=code,
+                message=message,
+                task_id=task_id,
+                requested_by=requested_by,
+            )
+        )
 
     async def book_progress(
         self,
@@ -157,8 +267,42 @@ class _EnvelopeNotifier(abc.ABC):
             )
         )
 
-    async def ai_text(self, story_id: UUID, text: str) -> None:
-        await self._send(AiTextEnvelope(story_id=story_id, text=text))
+    async def ai_text(
+        self,
+        story_id: UUID,
+        text: str,
+        *,
+        last_seq: int | None = None,
+        attempt: int = 0,
+        revise_seq: int | None = None,
+        provider: str = "",
+        model: str = "",
+    ) -> None:
+        await self._send(
+            AiTextEnvelope(
+                story_id=story_id,
+                text=text,
+                last_seq=last_seq,
+                attempt=attempt,
+                revise_seq=revise_seq,
+                provider=provider,
+                model=model,
+            )
+        )
+
+    async def ai_failed(
+        self,
+        story_id: UUID,
+        *,
+        last_seq: int | None = None,
+        attempt: int = 0,
+        revise_seq: int | None = None,
+    ) -> None:
+        await self._send(
+            AiFailedEnvelope(
+                story_id=story_id, last_seq=last_seq, attempt=attempt, revise_seq=revise_seq
+            )
+        )
 
     async def revoke_user(self, user_id: UUID) -> None:
         await self._send(RevokeEnvelope(user_id=user_id))

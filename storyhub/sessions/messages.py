@@ -106,10 +106,39 @@ class RoleChanged:
 
 
 @dataclass(slots=True)
+class RegenerateAi:
+    """A writer asks for the AI's last segment to be written again."""
+
+    user_id: UUID
+    role: str | None
+    client_msg_id: str
+    reply: Reply
+    conn: Connection | None = None
+
+
+@dataclass(slots=True)
 class AiSegmentReady:
-    """The AI seat's text for the turn it holds (from a background task)."""
+    """The AI seat's text for the turn it holds (from a background task).
+
+    ``turn_seq`` is the story's last seq when the turn began (``None``: whatever
+    turn the seat holds now); text for another turn is dropped.
+    """
 
     text: str
+    turn_seq: int | None = None
+    attempt: int = 0
+    revise_seq: int | None = None
+    provider: str = ""
+    model: str = ""
+
+
+@dataclass(slots=True)
+class AiSegmentFailed:
+    """The narrator task for the seat's turn failed for good: the seat passes."""
+
+    turn_seq: int | None = None
+    attempt: int = 0
+    revise_seq: int | None = None
 
 
 @dataclass(slots=True)
@@ -134,7 +163,9 @@ Message = (
     | Vote
     | EndStory
     | RoleChanged
+    | RegenerateAi
     | AiSegmentReady
+    | AiSegmentFailed
     | Broadcast
     | Stop
 )

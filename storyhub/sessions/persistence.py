@@ -85,6 +85,7 @@ class SegmentRecord(msgspec.Struct, frozen=True):
     image_url: str | None = None
     audio_url: str | None = None
     video_url: str | None = None
+    revision: int = 0
 
 
 class ChatRecord(msgspec.Struct, frozen=True):
@@ -213,6 +214,7 @@ _SEGMENT_COLUMNS = (
     Segment.image_url,
     Segment.audio_url,
     Segment.video_url,
+    Segment.revision,
 )
 
 
@@ -226,7 +228,18 @@ def _segment(row: dict[str, Any]) -> SegmentRecord:
         image_url=row["image_url"],
         audio_url=row["audio_url"],
         video_url=row["video_url"],
+        revision=int(row["revision"] or 0),
     )
+
+
+async def segment_at(story_id: UUID, seq: int) -> SegmentRecord | None:
+    """The segment ``seq`` of the story, if committed."""
+    row = (
+        await Segment.select(*_SEGMENT_COLUMNS)
+        .where((Segment.story == story_id) & (Segment.seq == seq))
+        .first()
+    )
+    return None if row is None else _segment(row)
 
 
 async def segment_by_client_msg_id(story_id: UUID, client_msg_id: str) -> SegmentRecord | None:
@@ -282,6 +295,31 @@ async def commit_segment(
     return SegmentRecord(
         seq=seq, author_id=author_id, content=content, created_at=now, client_msg_id=client_msg_id
     )
+
+
+async def revise_ai_segment(
+    story_id: UUID, *, seq: int, content: str, turn_state: dict[str, Any]
+) -> SegmentRecord | None:
+    """Replace the AI's segment ``seq`` with new text (revision + 1) and save the turn
+    state it leads to, in one transaction.
+
+    ``None`` (and nothing written) when ``seq`` is not the AI's, or no longer the
+    story's last segment: a revision never rewrites what a later turn followed.
+    """
+    now = datetime.now(UTC)
+    async with _writing():
+        current = await segment_at(story_id, seq)
+        later = await Segment.exists().where((Segment.story == story_id) & (Segment.seq > seq))
+        if current is None or current.author_id is not None or later:
+            return None
+        revision = current.revision + 1
+        await Segment.update({Segment.content: content, Segment.revision: revision}).where(
+            (Segment.story == story_id) & (Segment.seq == seq)
+        )
+        await Story.update(
+            {Story.turn_state: msgspec.json.encode(turn_state).decode(), Story.updated_at: now}
+        ).where(Story.id == story_id)
+    return msgspec.structs.replace(current, content=content, revision=revision)
 
 
 async def save_turn_state(story_id: UUID, turn_state: dict[str, Any]) -> None:

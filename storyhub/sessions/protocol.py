@@ -91,12 +91,31 @@ class CastVote(Command, tag="castVote", frozen=True):
     in_favor: bool
 
 
+class RegenerateAiSegment(Command, tag="regenerateAiSegment", frozen=True):
+    """Ask the AI narrator to write its last segment again (writers only).
+
+    Allowed while the story's last segment is the AI's and no later segment
+    exists. The AI seat takes the turn back (``newTurn`` reason
+    ``aiRegenerating``); its new text replaces that segment's content under the
+    same ``seq`` (``storyUpdated`` with ``revised: true`` and a higher
+    ``revision``), then the turn moves on. Answered by ``ack {seq}`` at once."""
+
+    client_msg_id: ClientMsgId
+
+
 class Ping(Command, tag="ping", frozen=True):
     """Keep-alive; answered by ``pong``."""
 
 
 ClientCommand = (
-    JoinStory | LeaveStory | SubmitTurn | SendChatMessage | StartVoteToEnd | CastVote | Ping
+    JoinStory
+    | LeaveStory
+    | SubmitTurn
+    | SendChatMessage
+    | StartVoteToEnd
+    | CastVote
+    | RegenerateAiSegment
+    | Ping
 )
 CLIENT_COMMANDS: tuple[type[Command], ...] = (
     JoinStory,
@@ -105,6 +124,7 @@ CLIENT_COMMANDS: tuple[type[Command], ...] = (
     SendChatMessage,
     StartVoteToEnd,
     CastVote,
+    RegenerateAiSegment,
     Ping,
 )
 
@@ -149,6 +169,8 @@ class SegmentView(Struct, frozen=True, rename="camel"):
     image_url: str | None = None
     audio_url: str | None = None
     video_url: str | None = None
+    revision: int = 0
+    """0 as first written; each regeneration of the AI's text adds one."""
 
 
 class ChatView(Struct, frozen=True, rename="camel"):
@@ -183,7 +205,14 @@ class Presence(Event, tag="presence", frozen=True):
 
 
 TurnReason = Literal[
-    "started", "submitted", "skipped", "aiPassed", "rosterChanged", "resumed", "storyEnded"
+    "started",
+    "submitted",
+    "skipped",
+    "aiPassed",
+    "aiRegenerating",
+    "rosterChanged",
+    "resumed",
+    "storyEnded",
 ]
 
 
@@ -201,10 +230,24 @@ class NewTurn(Event, tag="newTurn", frozen=True):
 
 
 class StoryUpdated(Event, tag="storyUpdated", frozen=True):
-    """A segment was committed (or is replayed on join)."""
+    """A segment was committed (or is replayed on join), or the AI's last segment was
+    written again (``revised: true``: replace the content you hold for that ``seq``)."""
 
     segment: SegmentView
     replay: bool = False
+    revised: bool = False
+
+
+class AiTurnSkipped(Event, tag="aiTurnSkipped", omit_defaults=True, frozen=True):
+    """The AI narrator gives up its turn without writing: its text was blocked by the
+    safety filter every time (``contentBlocked``), or writing it failed (``failed``).
+    A ``newTurn`` with reason ``aiPassed`` follows."""
+
+    reason: Literal["contentBlocked", "failed"]
+    attempts: int
+    """How many texts were written (and refused) for this turn."""
+    seq: int | None = None
+    """Set when a regeneration of that segment was given up (it keeps its text)."""
 
 
 class ChatMessageReceived(Event, tag="chatMessageReceived", frozen=True):
@@ -238,12 +281,30 @@ class StoryEnded(Event, tag="storyEnded", frozen=True):
     ended_at: datetime | None = None
 
 
-class MediaReady(Event, tag="mediaReady", frozen=True):
-    """A generated image, narration or video is ready for a segment."""
+MediaKind = Literal["image", "audio", "video", "cover"]
 
-    seq: int
-    kind: Literal["image", "audio", "video"]
+
+class MediaReady(Event, tag="mediaReady", frozen=True):
+    """A generated image, narration or video is ready for a segment (or the story's cover)."""
+
+    seq: int | None
+    """``null`` for the cover, which belongs to the story."""
+    kind: MediaKind
     url: str
+    """The authorized download route (``/media/{assetId}``); send the access token."""
+
+
+class MediaFailed(Event, tag="mediaFailed", omit_defaults=True, frozen=True):
+    """A media request failed for good (after any retries); ``message`` says why."""
+
+    seq: int | None
+    """``null`` for the cover."""
+    kind: MediaKind
+    code: str
+    message: str
+    task_id: str | None = None
+    """The ``taskId`` the request answered (``GET /tasks/{taskId}`` says the same)."""
+    requested_by: str | None = None
 
 
 class BookProgress(Event, tag="bookProgress", omit_defaults=True, frozen=True):
@@ -285,11 +346,13 @@ ServerEvent = (
     | Presence
     | NewTurn
     | StoryUpdated
+    | AiTurnSkipped
     | ChatMessageReceived
     | VoteStarted
     | VoteUpdated
     | StoryEnded
     | MediaReady
+    | MediaFailed
     | BookProgress
     | Ack
     | Error
@@ -310,11 +373,13 @@ SERVER_EVENTS: tuple[type[Event], ...] = (
     Presence,
     NewTurn,
     StoryUpdated,
+    AiTurnSkipped,
     ChatMessageReceived,
     VoteStarted,
     VoteUpdated,
     StoryEnded,
     MediaReady,
+    MediaFailed,
     BookProgress,
     Ack,
     Error,
@@ -350,6 +415,8 @@ ERROR_CODES: dict[str, str] = {
     "voteNotFound": "No open vote has this id.",
     "alreadyVoted": "You already voted in this vote.",
     "notPresent": "Only authors present in the story may vote.",
+    "nothingToRegenerate": "The story's last segment is not the AI narrator's.",
+    "aiBusy": "The AI narrator is writing already; wait for its text.",
     "busy": "The story's session is overloaded; retry shortly.",
     "unavailable": "The story's session is not available; retry shortly.",
 }

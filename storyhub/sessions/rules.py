@@ -15,7 +15,7 @@ human author is present to read it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -160,6 +160,51 @@ def pass_turn(state: SessionState, seat: str, now: float) -> SessionState:
     if state.holder != seat:
         raise RuleViolation("notYourTurn", "It is not your turn.")
     return _give_turn(state, next_seat(state, seat), now)
+
+
+def ai_text_current(state: SessionState, turn_seq: int | None) -> bool:
+    """True while the AI seat holds the turn ``turn_seq`` names.
+
+    ``turn_seq`` is the story's last seq when the seat's turn began (``None``:
+    whichever turn it holds). Text for a turn that was skipped, or written for
+    an older state of the story, is stale.
+    """
+    if state.ended or state.holder != AI_SEAT:
+        return False
+    return turn_seq is None or turn_seq == state.last_seq
+
+
+def next_ai_attempt(attempt: int, max_regenerations: int) -> int | None:
+    """The attempt after blocked ``attempt`` (0 is the first text), or ``None``: pass."""
+    return attempt + 1 if attempt < max_regenerations else None
+
+
+def regenerate_ai(state: SessionState, last_segment_by_ai: bool, now: float) -> SessionState:
+    """A writer asks for the AI's last segment again: the seat takes the turn back.
+
+    Only while the last segment is the AI's (so no later turn has added one)
+    and the seat is not writing already. Its new text replaces that segment;
+    then the turn moves on from the seat as after any AI segment.
+    """
+    _check_open(state)
+    if state.holder == AI_SEAT:
+        raise RuleViolation("aiBusy", "The AI narrator is writing already.")
+    if not state.ai_seat or state.last_seq == 0 or not last_segment_by_ai:
+        raise RuleViolation("nothingToRegenerate", "The last segment is not the AI narrator's.")
+    return replace(state, holder=AI_SEAT, deadline=now + state.turn_seconds)
+
+
+ADULT_TIER = "adult"
+
+
+def remote_ai_allowed(members: Iterable[tuple[str, bool]]) -> bool:
+    """May the room's text go to a third-party AI provider?
+
+    ``members`` holds (age tier, AI scope consented) for every collaborator:
+    adults always may; every other member needs the ``aiFeatures`` scope (a
+    parent's consent, or their own above the age of digital consent).
+    """
+    return all(tier == ADULT_TIER or consented for tier, consented in members)
 
 
 def tick(state: SessionState, now: float) -> SessionState:

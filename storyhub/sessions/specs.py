@@ -31,6 +31,7 @@ EXAMPLES: dict[type[msgspec.Struct], msgspec.Struct] = {
     p.SendChatMessage: p.SendChatMessage(client_msg_id="chat-19", text="Love it!"),
     p.StartVoteToEnd: p.StartVoteToEnd(client_msg_id="vote-1"),
     p.CastVote: p.CastVote(client_msg_id="vote-2", vote_id=_VOTE, in_favor=True),
+    p.RegenerateAiSegment: p.RegenerateAiSegment(client_msg_id="again-1"),
     p.Ping: p.Ping(),
     p.UserJoined: p.UserJoined(user_id=_BOB, display_name="Bob", role="author"),
     p.UserLeft: p.UserLeft(user_id=_BOB),
@@ -51,6 +52,7 @@ EXAMPLES: dict[type[msgspec.Struct], msgspec.Struct] = {
             seq=42, author_id=_ALICE, content="The dragon yawned.", created_at=_WHEN
         )
     ),
+    p.AiTurnSkipped: p.AiTurnSkipped(reason="contentBlocked", attempts=3),
     p.ChatMessageReceived: p.ChatMessageReceived(
         message=p.ChatView(
             id=7, author_id=_BOB, display_name="Bob", content="Love it!", created_at=_WHEN
@@ -63,7 +65,17 @@ EXAMPLES: dict[type[msgspec.Struct], msgspec.Struct] = {
         vote_id=_VOTE, status="passed", in_favor=2, against=0, present_authors=3
     ),
     p.StoryEnded: p.StoryEnded(reason="vote", last_seq=42, ended_at=_WHEN),
-    p.MediaReady: p.MediaReady(seq=42, kind="image", url="https://cdn.example/42.webp"),
+    p.MediaReady: p.MediaReady(
+        seq=42, kind="image", url="/media/7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
+    ),
+    p.MediaFailed: p.MediaFailed(
+        seq=42,
+        kind="audio",
+        code="providerUnavailable",
+        message="Narration needs espeak-ng, which is not installed.",
+        task_id="3f2a1b0c-9d8e-4f7a-a6b5-c4d3e2f1a0b9",
+        requested_by=str(_ALICE),
+    ),
     p.BookProgress: p.BookProgress(
         book_id="0b7e3c52-5d1a-4a8e-9f0e-2f6c1d9a7b11",
         format="epub",
@@ -303,6 +315,19 @@ of the user's sockets (4401).
   until the deadline. While no writer is present nobody holds the turn and any
   writer may add a segment (e.g. over `POST /stories/{id}/turns`). Whose turn
   it is and the deadline survive a restart.
+* **The AI narrator** — when its seat gets the turn (`newTurn` with `aiSeat:
+  true`), the narrator's text is written in the background and passes the same
+  safety filter as everyone's, for the room's youngest member. Accepted text is
+  a segment like any other (`storyUpdated` with `authorId: null`). Text the
+  filter blocks is written again (`STORYHUB_AI_MAX_REGENERATIONS` times, 2 by
+  default); then, or when writing fails, the seat passes with `aiTurnSkipped`
+  and `newTurn {reason: "aiPassed"}`. Its deadline skips it like anyone.
+  A writer may send `regenerateAiSegment` while the story's last segment is
+  the AI's: the seat takes the turn back (`reason: "aiRegenerating"`) and its
+  new text replaces that segment under the same `seq` (`storyUpdated` with
+  `revised: true`, `segment.revision` one higher). A client resuming with
+  `joinStory {lastSeq: N}` gets segment N again (`revised: true`) when it was
+  rewritten, so the new text is never missed.
 * **Vote to end** — any present writer starts one (their vote counts in
   favour); it passes with more than half of the present writers in favour,
   fails once that is impossible, and expires after the story's vote time. A

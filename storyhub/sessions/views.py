@@ -31,7 +31,9 @@ def when(epoch: float | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
 
 
-def story_updated(record: SegmentRecord, *, replay: bool = False) -> StoryUpdated:
+def story_updated(
+    record: SegmentRecord, *, replay: bool = False, revised: bool = False
+) -> StoryUpdated:
     return StoryUpdated(
         segment=SegmentView(
             seq=record.seq,
@@ -41,8 +43,10 @@ def story_updated(record: SegmentRecord, *, replay: bool = False) -> StoryUpdate
             image_url=record.image_url,
             audio_url=record.audio_url,
             video_url=record.video_url,
+            revision=record.revision,
         ),
         replay=replay,
+        revised=revised,
     )
 
 

@@ -11,12 +11,12 @@ from uuid import UUID
 from litestar import Litestar
 from litestar.events import listener
 
-from storyhub.books.tasks import install_progress_notifier
 from storyhub.sessions import persistence
 from storyhub.sessions.controllers import SessionController
 from storyhub.sessions.gateway import story_socket
 from storyhub.sessions.inbox import InboxListener, build_notifier
 from storyhub.sessions.registry import LocalSessionRegistry
+from storyhub.sessions.task_notifier import install_task_notifier
 from storyhub.settings import Settings
 
 
@@ -68,7 +68,7 @@ async def session_lifespan(app: Litestar) -> AsyncIterator[None]:
     app.state.sessions = registry
     valkey = app.state.services.valkey
     notifier = app.state.story_notifier = build_notifier(valkey, registry)
-    install_progress_notifier(notifier)  # books built in this process tell the room
+    install_task_notifier(notifier)  # tasks run here (embedded mode) reach the actors
     inbox = None if valkey is None else InboxListener(valkey, registry)
     await registry.start()
     _notifiers.add(notifier)
@@ -78,7 +78,7 @@ async def session_lifespan(app: Litestar) -> AsyncIterator[None]:
         yield
     finally:
         _notifiers.discard(notifier)
-        install_progress_notifier(None)
+        install_task_notifier(None)
         if inbox is not None:
             await inbox.stop()
         await registry.stop()

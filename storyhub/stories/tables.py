@@ -66,6 +66,8 @@ class Segment(Table, tablename="segments"):
     video_url = Text(null=True, default=None)
     visual_effects = JSON(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+    revision = Integer(default=0)
+    """0 as first written; +1 each time the AI's segment is written again on request."""
 
 
 class ChatMessage(Table, tablename="chat_messages"):

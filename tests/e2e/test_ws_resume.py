@@ -162,17 +162,33 @@ class TestTurnOrder:
         finally:
             await a.close()
 
-    async def test_ai_seat_passes_its_turn(self, server: ServerProcess) -> None:
+    async def test_ai_seat_takes_its_turn_and_gives_it_back(self, server: ServerProcess) -> None:
+        """Embedded: the offline narrator writes in-process. Services: no worker runs for
+        this server, so the seat's deadline skips it (tests/e2e/test_ai_narrator.py runs
+        the narrator with a worker)."""
         alice = create_user(server)
-        story = create_story(server, alice, settings={"aiNarrator": True, "turnSeconds": 30})
+        story = create_story(server, alice, settings={"aiNarrator": True, "turnSeconds": 3})
         a = await StoryClient.open(server, story, alice.token)
+        embedded = "STORYHUB_VALKEY_URL" not in server.env
         try:
             await a.join()
             await a.command({"type": "submitTurn", "text": "Once."})
             ai_turn = await a.until(lambda e: e["type"] == "newTurn" and e.get("aiSeat"))
             assert ai_turn["userId"] is None
-            passed = await a.until(lambda e: e["type"] == "newTurn" and e["reason"] == "aiPassed")
-            assert passed["userId"] == str(alice.id)
+            back = await a.until(
+                lambda e: (
+                    e["type"] == "newTurn"
+                    and e["previousUserId"] is None
+                    and e["reason"] != "started"
+                ),
+                timeout=10,
+            )
+            assert back["userId"] == str(alice.id)
+            assert back["reason"] == ("submitted" if embedded else "skipped")
+            written = [e for e in a.seen if e["type"] == "storyUpdated"]
+            assert [e["segment"]["authorId"] is None for e in written] == (
+                [False, True] if embedded else [False]
+            )
         finally:
             await a.close()
 

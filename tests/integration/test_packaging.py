@@ -469,7 +469,7 @@ def settings_variables() -> set[str]:
     """Every STORYHUB_* variable settings.py reads (through helpers taking ``env`` first,
     or ``env.get(PREFIX + "NAME")``)."""
     source = (ROOT / "storyhub/settings.py").read_text()
-    names = re.findall(r'(?:\(env, |PREFIX \+ )"([A-Z][A-Z0-9_]*)"', source)
+    names = re.findall(r'(?:\(\s*env,\s*|PREFIX \+ )"([A-Z][A-Z0-9_]*)"', source)
     return {"STORYHUB_" + name for name in names}
 
 

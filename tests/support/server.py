@@ -13,6 +13,9 @@ import httpx
 
 from tests.support.services import free_port
 
+START_TIMEOUT = 90.0
+"""Generous: on a loaded 2-core machine a cold start (imports, migrations) took over 30 s."""
+
 
 class ServerProcess:
     """Start, stop, ``kill -9`` and restart a storyhub server with given settings."""
@@ -32,7 +35,7 @@ class ServerProcess:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = START_TIMEOUT) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "storyhub.cli", "serve", "--port", str(self.port)],
@@ -50,6 +53,7 @@ class ServerProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.kill9()  # never leave a half-started server behind
         raise RuntimeError(f"server not ready in {timeout}s; see {self.log_path}:\n{self.tail()}")
 
     def stop(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -44,6 +45,10 @@ class WorkerProcess:
         return self
 
     @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
     def pids(self) -> list[int]:
         """The supervisor and its worker children (``--workers 1`` forks one)."""
         if self.process is None:
@@ -68,10 +73,8 @@ class WorkerProcess:
     def kill9(self) -> None:
         """Kill the supervisor and its children at once, as a crash of the machine would."""
         for pid in reversed(self.pids):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         if self.process is not None:
             self.process.wait(5)
         self.process = None

@@ -43,6 +43,13 @@ class ProviderFailed(StoryhubError):
     title = "Provider failed"
 
 
+class LoreNote(msgspec.Struct, frozen=True, kw_only=True):
+    """A lore entry whose trigger word is in play (see ``storyhub.media.prompting``)."""
+
+    name: str
+    text: str
+
+
 class TextRequest(msgspec.Struct, frozen=True, kw_only=True):
     """What the narrator knows when it writes the next segment."""
 
@@ -52,8 +59,13 @@ class TextRequest(msgspec.Struct, frozen=True, kw_only=True):
     title: str = ""
     age_rating: AgeRating = "allAges"
     facts: tuple[str, ...] = ()
-    """Pinned story memory and triggered lore entries, put into the prompt as given."""
+    """Pinned story memory (and any facts the caller adds), put into the prompt in order."""
+    lore: tuple[LoreNote, ...] = ()
+    """Triggered lore entries, most recently mentioned first."""
     max_words: int = 90
+    variant: int = 0
+    """Which telling: a regeneration (after a blocked text, or asked for by an author)
+    asks for another one; a deterministic narrator must not write the same again."""
 
 
 class TextResult(msgspec.Struct, frozen=True, kw_only=True):

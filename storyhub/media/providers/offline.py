@@ -58,7 +58,9 @@ class NarratorTextProvider:
             request.recent_segments,
             title=request.title,
             facts=request.facts,
+            lore=[(note.name, note.text) for note in request.lore],
             max_words=request.max_words,
+            variant=request.variant,
         )
         return TextResult(
             text=text,

@@ -57,6 +57,11 @@ AUDIENCE = {
 }
 IMAGE_SIZES = {"1536x1024": 1.5, "1024x1024": 1.0, "1024x1536": 2 / 3}
 VIDEO_SECONDS = (4, 8, 12)
+MEMORY_INSTRUCTION = (
+    " The authors pinned facts and lore for this story: never contradict them, and use "
+    "the lore only where it fits the scene."
+)
+"""Added to the system prompt when the request carries facts or lore."""
 
 
 def build_client(settings: Settings, http_client: httpx2.AsyncClient | None = None) -> AsyncOpenAI:
@@ -111,6 +116,7 @@ def _system_prompt(request: TextRequest) -> str:
         "that follows on from the last segment and keeps the same characters. "
         "Never include real names of people, addresses, phone numbers or other personal "
         "information. Reply with the story text only: no title, no notes, no quotes around it."
+        + (MEMORY_INSTRUCTION if request.facts or request.lore else "")
     )
 
 
@@ -121,6 +127,10 @@ def _user_prompt(request: TextRequest) -> str:
     parts.append(f"Premise: {request.premise}")
     if request.facts:
         parts.append("Facts to keep consistent:\n" + "\n".join(f"- {f}" for f in request.facts))
+    if request.lore:
+        # One line per entry: a multi-paragraph text must not read as the story itself.
+        notes = "\n".join(f"- {note.name}: {' '.join(note.text.split())}" for note in request.lore)
+        parts.append("Lore that matters now (most recently mentioned first):\n" + notes)
     if request.recent_segments:
         parts.append("The story so far (latest last):\n" + "\n\n".join(request.recent_segments))
     else:

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from taskiq import SmartRetryMiddleware
 
 from storyhub.accounts.tables import User
 from storyhub.jobs.tables import Job
 from storyhub.lib.broker import broker
 from storyhub.lib.errors import InvalidInput, NotFound
+from storyhub.lib.retries import BackoffRetryMiddleware
 from storyhub.media import tasks
 from storyhub.media.generation import (
     AssetRecord,
@@ -279,12 +279,20 @@ class FlakyImages:
 
 
 @pytest.fixture
-def retrying() -> Iterator[None]:
-    middleware = SmartRetryMiddleware(default_retry_count=3, default_delay=0, use_jitter=False)
-    middleware.set_broker(broker)
-    broker.middlewares.append(middleware)
+def retrying(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The broker's own retry middleware, without its waits (tests/unit/lib covers those)."""
+    (middleware,) = [m for m in broker.middlewares if isinstance(m, BackoffRetryMiddleware)]
+    monkeypatch.setattr(middleware, "default_delay", 0.0)
     yield
-    broker.middlewares.remove(middleware)
+
+
+@pytest.fixture
+def no_retries() -> Iterator[None]:
+    """A broker without any retry middleware: a failure must end the job at once."""
+    kept = list(broker.middlewares)
+    broker.middlewares[:] = [m for m in kept if not isinstance(m, BackoffRetryMiddleware)]
+    yield
+    broker.middlewares[:] = kept
 
 
 class TestRetries:
@@ -325,7 +333,7 @@ class TestRetries:
         assert job == {"status": "failed", "error": "the image service hiccuped"}
 
     async def test_without_a_retry_middleware_a_failure_is_final(
-        self, db: Any, task_runtime: list[AssetRecord], runtime: MediaRuntime
+        self, db: Any, task_runtime: list[AssetRecord], runtime: MediaRuntime, no_retries: None
     ) -> None:
         flaky = FlakyImages(runtime.providers.image, failures=1)
         runtime.providers.image = flaky

@@ -389,7 +389,12 @@ class TestHooks:
             assert isinstance(refused, Error)
             assert refused.code == "notYourTurn"
             registry.send(story, AiSegmentReady(text="a dragon appeared"))
-            await _settle(registry, story)
+            # An empty mailbox is not a finished step (the commit is awaited): wait for
+            # the turn to move, up to 5 s.
+            for _ in range(250):
+                if session.state.holder != "ai":
+                    break
+                await asyncio.sleep(0.02)
             assert session.state.holder == str(owner.id)
         finally:
             await registry.stop()

@@ -92,6 +92,7 @@ class TestEvents:
             "sendChatMessage",
             "startVoteToEnd",
             "castVote",
+            "regenerateAiSegment",
             "ping",
         }
         assert {e.__struct_config__.tag for e in p.SERVER_EVENTS} == {
@@ -100,11 +101,13 @@ class TestEvents:
             "presence",
             "newTurn",
             "storyUpdated",
+            "aiTurnSkipped",
             "chatMessageReceived",
             "voteStarted",
             "voteUpdated",
             "storyEnded",
             "mediaReady",
+            "mediaFailed",
             "bookProgress",
             "ack",
             "error",

@@ -1,0 +1,1 @@
+"""Data retention: account deletions and the purge schedule in ``docs/safety.md``."""
