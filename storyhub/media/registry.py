@@ -4,7 +4,9 @@ With ``STORYHUB_OPENAI_BASE_URL`` or ``STORYHUB_OPENAI_API_KEY`` set, the kinds
 listed in ``STORYHUB_AI_OPENAI_KINDS`` (default: all) go to that endpoint and
 the rest stay offline; with neither set, everything is offline. Offline text
 is the rule-based narrator, or with ``STORYHUB_AI_TEXT_PROVIDER=local-llm`` a
-small LLM run in-process. Nothing else in the code asks which provider it has.
+small LLM run in-process; offline audio is espeak-ng, or with
+``STORYHUB_AI_AUDIO_PROVIDER=piper`` a neural voice run in-process. Nothing else
+in the code asks which provider it has.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from storyhub.media.providers.openai_compat import (
     OpenAIVideoProvider,
     build_client,
 )
+from storyhub.media.providers.piper_voice import PiperAudioProvider
 from storyhub.media.tools import MediaTools, ToolStatus
 from storyhub.settings import Settings
 
@@ -112,10 +115,14 @@ def build_providers(
     image: ImageProvider = (
         OpenAIImageProvider(client, ai) if client and remote("image") else PillowImageProvider()
     )
-    audio: AudioProvider = (
-        OpenAIAudioProvider(client, ai, tools)
-        if client and remote("audio")
+    # Speech that stays here: espeak-ng, or piper's neural voice in-process.
+    local_audio: AudioProvider = (
+        PiperAudioProvider(tools, ai.timeout_seconds)
+        if ai.audio_provider == "piper"
         else EspeakAudioProvider(tools, ai.timeout_seconds)
+    )
+    audio: AudioProvider = (
+        OpenAIAudioProvider(client, ai, tools) if client and remote("audio") else local_audio
     )
     video: VideoProvider = (
         OpenAIVideoProvider(client, ai)
@@ -158,8 +165,8 @@ class MediaReport(msgspec.Struct, frozen=True, rename="camel"):
 async def media_report(providers: MediaProviders, settings: Settings) -> MediaReport:
     """Providers per kind and the media programs found here (versions cached).
 
-    Only the programs an offline provider in use needs, or a local LLM whose
-    extra or model file is missing, make ``ready`` false; a remote endpoint is
+    Only the programs an offline provider in use needs, or a local LLM or piper
+    voice whose extra or model file is missing, make ``ready`` false; a remote endpoint is
     not called here (that would cost money per probe).
     """
     tool_status = {
@@ -172,7 +179,8 @@ async def media_report(providers: MediaProviders, settings: Settings) -> MediaRe
             if provider.name == "offline"
             else []
         )
-        # A provider may say itself why it cannot run (the local LLM without its extra).
+        # A provider may say itself why it cannot run (the local LLM or piper without
+        # its extra, piper without ffmpeg).
         check = getattr(provider, "problem", None)
         problem = f"{', '.join(missing)} not installed" if missing else check() if check else None
         statuses.append(

@@ -42,7 +42,7 @@ from storyhub.safety.tables import ModerationItem
 
 log = logging.getLogger(__name__)
 
-Source = Literal["turn", "chat", "aiText", "aiImagePrompt", "memory", "lore"]
+Source = Literal["turn", "chat", "aiText", "aiImagePrompt", "memory", "lore", "title", "premise"]
 Status = Literal["pending", "upheld", "released", "escalated"]
 Decision = Literal["uphold", "release", "escalate"]
 

@@ -6,6 +6,11 @@ its youngest collaborator (all collaborators, present or not: a child may open
 the story at any moment and read what was written). A ``redact`` verdict stores
 the redacted text; a ``block`` refuses it with its categories (the actor answers
 the sender ``contentBlocked``) and queues the original for moderators.
+
+The same filter screens text outside a room (through
+:func:`storyhub.sessions.hooks.screen`): pinned facts and lore, a story's title
+and premise (a story being created names its creator's tier in the context),
+and the prompts media workers send to image and video providers.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from uuid import UUID
 from storyhub.safety.levels import LEVELS, SafetyLevel, effective_level
 from storyhub.safety.moderation import ModerationQueue
 from storyhub.safety.pipeline import SafetyPipeline, build_pipeline
-from storyhub.sessions.hooks import ContentContext, ContentVerdict
+from storyhub.sessions.hooks import BLOCKED_MESSAGE, ContentContext, ContentVerdict
 from storyhub.stories.tables import Collaborator
 
 if TYPE_CHECKING:
@@ -35,9 +40,6 @@ ROOM_CACHE_SECONDS = 5.0
 
 A collaborator added meanwhile (say, a child) tightens the room at most this late.
 """
-
-BLOCKED_MESSAGE = "This text can't be used in this story."
-"""What the author is told; never the matched words themselves."""
 
 ADULT_TIER = "adult"
 
@@ -99,18 +101,27 @@ class SafetyContentFilter:
         self._rooms[story_id] = (now + self._cache_seconds, policy)
         return policy
 
-    async def check(self, text: str, context: ContentContext) -> ContentVerdict:
-        """Allow, redact or block ``text`` for the room of ``context.story_id``."""
+    async def _policy(self, context: ContentContext) -> RoomPolicy:
+        if context.member_tiers is not None:
+            return RoomPolicy(context.member_tiers)
+        if context.story_id is None:
+            # No story and no members named: assume a child will read it.
+            return RoomPolicy(("child",))
         try:
-            room = await self._room(context.story_id)
+            return await self._room(context.story_id)
         except Exception:
             # Without the members' tiers the level is unknown: assume a child is present.
             log.exception("could not load collaborator tiers; filtering as allAges")
-            room = RoomPolicy(("child",))
+            return RoomPolicy(("child",))
+
+    async def check(self, text: str, context: ContentContext) -> ContentVerdict:
+        """Allow, redact or block ``text`` for the room of ``context.story_id``."""
+        room = await self._policy(context)
         level = room_level(context.age_rating, room.tiers)
         # A minor's words (and words a minor will read) never leave storyhub unless
         # every minor has the AI-features consent scope; not checked yet, so: never.
-        verdict = await self._pipeline.check(text, level, allow_remote=not room.has_minor)
+        allow_remote = context.allow_remote and not room.has_minor
+        verdict = await self._pipeline.check(text, level, allow_remote=allow_remote)
         if verdict.verdict == "allow":
             return ContentVerdict(allowed=True, text=text)
         if verdict.verdict == "redact":
@@ -123,7 +134,7 @@ class SafetyContentFilter:
             await self._queue.record_blocked(
                 story_id=context.story_id,
                 author_id=context.author_id,
-                source=context.kind,
+                source=context.kind,  # every ContentKind is a moderation Source
                 content=text,
                 verdict=verdict,
             )

@@ -17,7 +17,8 @@ class ModerationItem(Table, tablename="moderation_items"):
     story = ForeignKey(references=Story, on_delete=OnDelete.cascade, null=True, index=True)
     author = ForeignKey(references=User, on_delete=OnDelete.set_null, null=True)
     source = Varchar(length=16)
-    """turn, chat, aiText, aiImagePrompt, memory (a pinned fact), lore (a lore entry)."""
+    """turn, chat, aiText, aiImagePrompt, memory (a pinned fact), lore (a lore entry),
+    title or premise (a story's own)."""
     content = Text()
     verdict = Varchar(length=16)
     categories = JSON(default="[]")

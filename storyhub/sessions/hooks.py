@@ -12,9 +12,16 @@ from uuid import UUID
 
 import msgspec
 
-ContentKind = Literal["turn", "chat", "aiText", "memory", "lore"]
+from storyhub.lib.errors import StoryhubError
+
+ContentKind = Literal[
+    "turn", "chat", "aiText", "aiImagePrompt", "memory", "lore", "title", "premise"
+]
 """What a text is; ``aiText`` is the AI narrator's (moderation records it as such);
-``memory`` a pinned fact and ``lore`` a lore entry (``storyhub.stories.memory_service``)."""
+``aiImagePrompt`` what an image or video provider is asked to draw
+(``storyhub.media.generation``); ``memory`` a pinned fact and ``lore`` a lore entry
+(``storyhub.stories.memory_service``); ``title`` and ``premise`` a story's own
+(``storyhub.stories.service``)."""
 AiSkipReason = Literal["contentBlocked", "failed"]
 
 
@@ -34,13 +41,24 @@ class ContentVerdict(msgspec.Struct, frozen=True):
     """
 
 
+BLOCKED_MESSAGE = "This text can't be used in this story."
+"""What the author is told about a blocked text; never the matched words themselves."""
+
+
 @dataclass(frozen=True)
 class ContentContext:
-    story_id: UUID
+    story_id: UUID | None
+    """``None`` for a story not created yet (then ``member_tiers`` says who is in it)."""
     author_id: UUID | None
-    """``None`` for the AI narrator's text."""
+    """``None`` for the AI narrator's text and for prompts storyhub builds itself."""
     age_rating: str
     kind: ContentKind
+    member_tiers: tuple[str, ...] | None = None
+    """The collaborators' age tiers when the caller knows them (a story being
+    created has no collaborator rows yet); ``None``: the filter looks them up."""
+    allow_remote: bool = True
+    """``False`` keeps the text from any third-party moderation service, whoever is
+    in the room (the caller knows its author has not consented to AI providers)."""
 
 
 class ContentFilter(Protocol):
@@ -48,6 +66,26 @@ class ContentFilter(Protocol):
 
     async def check(self, text: str, context: ContentContext) -> ContentVerdict:
         """Allow (maybe redacted) or refuse ``text``; must not block the loop."""
+
+
+class ContentBlocked(StoryhubError):
+    """The safety filter refused a text for this story (``categories`` says why)."""
+
+    status = 422
+    code = "contentBlocked"
+    title = "Content blocked"
+
+
+async def screen(content_filter: ContentFilter, text: str, context: ContentContext) -> str:
+    """``text`` as it may be stored and passed on (maybe redacted), or ``ContentBlocked``.
+
+    For texts outside a live room (story fields, memory, image prompts); the
+    filter has already queued a blocked text for moderators.
+    """
+    verdict = await content_filter.check(text, context)
+    if not verdict.allowed:
+        raise ContentBlocked(verdict.reason or BLOCKED_MESSAGE, categories=list(verdict.categories))
+    return verdict.text
 
 
 class PassThroughFilter:

@@ -17,6 +17,7 @@ from litestar.params import JSONBody, Parameter
 
 from storyhub.accounts.auth import require_active
 from storyhub.accounts.principal import Principal
+from storyhub.sessions.hooks import ContentFilter
 from storyhub.stories import collaborators, service, timeline
 from storyhub.stories.policy import StoryStatus
 from storyhub.stories.schemas import (
@@ -61,6 +62,12 @@ def _caller(request: Request[Any, Any, Any]) -> Principal:
     return principal
 
 
+def _filter(request: Request[Any, Any, Any]) -> ContentFilter:
+    """The room filter the safety lifespan built (the one live rooms use)."""
+    content_filter: ContentFilter = request.app.state.content_filter
+    return content_filter
+
+
 class StoryController(Controller):
     """Stories, their collaborators, segments, chat and WebSocket tickets."""
 
@@ -72,8 +79,8 @@ class StoryController(Controller):
     async def create_story(
         self, request: Request[Any, Any, Any], data: JSONBody[StoryCreate]
     ) -> StoryOut:
-        """Create a story; the caller owns it."""
-        return await service.create_story(_caller(request), data)
+        """Create a story; the caller owns it. Title and premise pass the safety filter."""
+        return await service.create_story(_caller(request), data, _filter(request))
 
     @get("/")
     async def list_stories(
@@ -98,7 +105,7 @@ class StoryController(Controller):
         self, request: Request[Any, Any, Any], story_id: UUID, data: JSONBody[StoryPatch]
     ) -> StoryOut:
         """Change title, premise, settings, rating or visibility (the owner only)."""
-        return await service.update_story(_caller(request), story_id, data)
+        return await service.update_story(_caller(request), story_id, data, _filter(request))
 
     @post("/{story_id:uuid}/collaborators", status_code=201)
     async def invite(

@@ -24,9 +24,15 @@ import msgspec
 from piccolo.engine.postgres import PostgresEngine
 
 from storyhub.accounts.principal import Principal
-from storyhub.lib.errors import Conflict, Forbidden, InvalidInput, NotFound, StoryhubError
+from storyhub.lib.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storyhub.media.prompting import LoreCandidate, normalise_trigger, trigger_key
-from storyhub.sessions.hooks import ContentContext, ContentFilter, ContentKind
+from storyhub.sessions.hooks import (
+    ContentBlocked,
+    ContentContext,
+    ContentFilter,
+    ContentKind,
+    screen,
+)
 from storyhub.stories import policy
 from storyhub.stories.access import (
     StoryAccess,
@@ -51,18 +57,6 @@ from storyhub.stories.memory_schemas import (
 from storyhub.stories.memory_tables import LoreEntry, PinnedFact
 from storyhub.stories.tables import Story
 
-BLOCKED_MESSAGE = "This text can't be used in this story."
-"""What the writer is told about a blocked text; never the matched words."""
-
-
-class ContentBlocked(StoryhubError):
-    """The safety filter refused a text for this story (``categories`` says why)."""
-
-    status = 422
-    code = "contentBlocked"
-    title = "Content blocked"
-
-
 # --- helpers -------------------------------------------------------------------
 
 
@@ -84,18 +78,10 @@ async def _screen(
     kind: ContentKind,
 ) -> str:
     """``text`` as it may be stored (maybe redacted), or ``contentBlocked``."""
-    verdict = await content_filter.check(
-        text,
-        ContentContext(
-            story_id=access.story["id"],
-            author_id=principal.id,
-            age_rating=access.rating,
-            kind=kind,
-        ),
+    context = ContentContext(
+        story_id=access.story["id"], author_id=principal.id, age_rating=access.rating, kind=kind
     )
-    if not verdict.allowed:
-        raise ContentBlocked(verdict.reason or BLOCKED_MESSAGE, categories=list(verdict.categories))
-    return verdict.text
+    return await screen(content_filter, text, context)
 
 
 def _clean_triggers(raw: list[str]) -> list[str]:

@@ -9,10 +9,18 @@ invite, a rating change) first touch the story row inside their transaction:
 on PostgreSQL that row lock serializes them, on SQLite the ``IMMEDIATE``
 transaction does, so a minor can never be invited into a story whose rating
 is being raised at the same moment.
+
+A story's title and premise are shown to every collaborator and go into the
+narrator's and the cover's prompts, so both pass the room's safety filter
+before they are stored: at create, the chosen rating lowered to the creator's
+tier (the only member yet); at update, the story's room level (its rating,
+as patched, lowered to its youngest collaborator). A redacted text is stored
+redacted; a blocked one answers ``422 contentBlocked`` and nothing is stored.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Final
 from uuid import UUID
 
@@ -20,6 +28,7 @@ import msgspec
 
 from storyhub.accounts.principal import Principal
 from storyhub.lib.errors import Conflict, Forbidden, InvalidInput
+from storyhub.sessions.hooks import ContentContext, ContentFilter, ContentKind, screen
 from storyhub.stories import policy
 from storyhub.stories.access import (
     clean_text,
@@ -32,6 +41,7 @@ from storyhub.stories.access import (
 )
 from storyhub.stories.policy import StoryStatus
 from storyhub.stories.schemas import (
+    TITLE_MAX,
     StoryCreate,
     StoryOut,
     StoryPage,
@@ -45,7 +55,18 @@ from storyhub.stories.tickets import TicketBook, issue_ticket
 # --- stories -------------------------------------------------------------------
 
 
-async def create_story(principal: Principal, data: StoryCreate) -> StoryOut:
+async def _screened(
+    content_filter: ContentFilter, text: str, kind: ContentKind, context: ContentContext
+) -> str:
+    """``text`` as it may be stored (maybe redacted), or ``contentBlocked``."""
+    screened = await screen(content_filter, text, replace(context, kind=kind))
+    # "[redacted]" can be longer than what it replaces; a title has a column limit.
+    return screened[:TITLE_MAX] if kind == "title" else screened
+
+
+async def create_story(
+    principal: Principal, data: StoryCreate, content_filter: ContentFilter
+) -> StoryOut:
     """Create a story owned by the caller, who becomes its first collaborator."""
     title = clean_text(data.title, "title")
     premise = clean_text(data.premise, "premise")
@@ -57,6 +78,16 @@ async def create_story(principal: Principal, data: StoryCreate) -> StoryOut:
     visibility = data.visibility or policy.default_visibility(principal.age_tier)
     if not policy.visibility_allowed(principal.age_tier, visibility):
         raise Forbidden("Stories by young people stay private.", code=policy.AGE_RESTRICTED)
+    # No collaborator rows yet: the creator is the room.
+    context = ContentContext(
+        story_id=None,
+        author_id=principal.id,
+        age_rating=data.age_rating,
+        kind="title",
+        member_tiers=(principal.age_tier,),
+    )
+    title = await _screened(content_filter, title, "title", context)
+    premise = await _screened(content_filter, premise, "premise", context)
     settings = StorySettings(
         ai_narrator=data.ai_narrator,
         turn_seconds=data.turn_seconds,
@@ -94,16 +125,26 @@ async def _collaborator_tiers(story_id: UUID) -> list[Any]:
     return [row["tier"] for row in rows]
 
 
-async def update_story(principal: Principal, story_id: UUID, patch: StoryPatch) -> StoryOut:
+async def update_story(
+    principal: Principal, story_id: UUID, patch: StoryPatch, content_filter: ContentFilter
+) -> StoryOut:
     """Apply the fields present in ``patch``; the owner only."""
     access = await load_access(principal, story_id)
     if not policy.can_edit_story(access.role):
         raise Forbidden("Only the story's owner can change it.", code="notAllowed")
     values: dict[Any, Any] = {}
+    # Checked at the rating the story will have; filtered before the write
+    # transaction so a slow filter never holds the story's lock.
+    rating = access.rating if patch.age_rating is msgspec.UNSET else patch.age_rating
+    context = ContentContext(
+        story_id=story_id, author_id=principal.id, age_rating=rating, kind="title"
+    )
     if patch.title is not msgspec.UNSET:
-        values[Story.title] = clean_text(patch.title, "title")
+        title = clean_text(patch.title, "title")
+        values[Story.title] = await _screened(content_filter, title, "title", context)
     if patch.premise is not msgspec.UNSET:
-        values[Story.premise] = clean_text(patch.premise, "premise")
+        premise = clean_text(patch.premise, "premise")
+        values[Story.premise] = await _screened(content_filter, premise, "premise", context)
     if patch.visibility is not msgspec.UNSET:
         if not policy.visibility_allowed(principal.age_tier, patch.visibility):
             raise Forbidden("Stories by young people stay private.", code=policy.AGE_RESTRICTED)

@@ -23,6 +23,7 @@ from storyhub.media import illustrator, narrator
 from storyhub.media.effects import derive_effects
 from storyhub.media.providers.base import (
     CONTENT_TYPES,
+    AudioFormat,
     EffectsRequest,
     EffectsResult,
     ImageRequest,
@@ -121,6 +122,50 @@ def wav_duration(wav: bytes) -> float:
     raise ProviderFailed("espeak-ng produced a WAV file without audio data.")
 
 
+def speech_text(request: SpeechRequest) -> str:
+    """The text an offline voice reads: not empty, not longer than ``MAX_SPEECH_CHARS``."""
+    text = request.text.strip()
+    if not text:
+        raise InvalidInput("There is no text to narrate.", code="emptyNarration")
+    if len(text) > MAX_SPEECH_CHARS:
+        raise InvalidInput(
+            f"Narration is limited to {MAX_SPEECH_CHARS} characters.", code="narrationTooLong"
+        )
+    return text
+
+
+async def encode_speech(
+    tools: MediaTools, wav: bytes, audio_format: AudioFormat, *, time_limit: float
+) -> bytes:
+    """A WAV encoded by ffmpeg as Opus (Ogg) or MP3: every offline voice ends here."""
+    ffmpeg = tools.require("ffmpeg", "encode narration audio")
+    codec = (
+        ["-c:a", "libopus", "-b:a", "48k", "-f", "ogg"]
+        if audio_format == "opus"
+        else ["-c:a", "libmp3lame", "-b:a", "96k", "-f", "mp3"]
+    )
+    encoded = await run_tool(
+        [
+            ffmpeg,
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "wav",
+            "-i",
+            "pipe:0",
+            *codec,
+            "pipe:1",
+        ],
+        input=wav,
+        time_limit=time_limit,
+        what="ffmpeg",
+    )
+    if not encoded:
+        raise ProviderFailed("ffmpeg produced no audio.")
+    return encoded
+
+
 class EspeakAudioProvider:
     """espeak-ng speech, encoded with ffmpeg to Opus (Ogg) or MP3."""
 
@@ -133,18 +178,12 @@ class EspeakAudioProvider:
 
     async def narrate(self, request: SpeechRequest) -> MediaResult:
         """Speech for ``request.text``; raises ProviderUnavailable without the tools."""
-        text = request.text.strip()
-        if not text:
-            raise InvalidInput("There is no text to narrate.", code="emptyNarration")
-        if len(text) > MAX_SPEECH_CHARS:
-            raise InvalidInput(
-                f"Narration is limited to {MAX_SPEECH_CHARS} characters.", code="narrationTooLong"
-            )
+        text = speech_text(request)
         voice = request.voice or LANGUAGE_VOICES.get(request.language, request.language)
         if not _VOICE.match(voice):
             raise InvalidInput(f"{voice!r} is not an espeak-ng voice name.", code="invalidVoice")
         espeak = self.tools.require("espeak-ng", "narrate stories offline")
-        ffmpeg = self.tools.require("ffmpeg", "encode narration audio")
+        self.tools.require("ffmpeg", "encode narration audio")  # before speaking, not after
         # Text goes through stdin: never an argument that could look like an option.
         wav = await run_tool(
             [espeak, "-v", voice, "-s", "150", "--stdout", "--stdin"],
@@ -153,30 +192,7 @@ class EspeakAudioProvider:
             what="espeak-ng",
         )
         duration = wav_duration(wav)
-        codec = (
-            ["-c:a", "libopus", "-b:a", "48k", "-f", "ogg"]
-            if request.format == "opus"
-            else ["-c:a", "libmp3lame", "-b:a", "96k", "-f", "mp3"]
-        )
-        encoded = await run_tool(
-            [
-                ffmpeg,
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-f",
-                "wav",
-                "-i",
-                "pipe:0",
-                *codec,
-                "pipe:1",
-            ],
-            input=wav,
-            time_limit=self.timeout,
-            what="ffmpeg",
-        )
-        if not encoded:
-            raise ProviderFailed("ffmpeg produced no audio.")
+        encoded = await encode_speech(self.tools, wav, request.format, time_limit=self.timeout)
         return MediaResult(
             data=encoded,
             content_type=CONTENT_TYPES[request.format],

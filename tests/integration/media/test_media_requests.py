@@ -21,6 +21,7 @@ from storyhub.jobs import service as jobs
 from storyhub.jobs.schemas import BookTaskResult
 from storyhub.jobs.tables import Job
 from storyhub.lib.blobs import LocalBlobStore
+from storyhub.lib.crypto import FieldCipher
 from storyhub.lib.errors import Forbidden, NotFound, RateLimited
 from storyhub.media import service
 from storyhub.media.generation import MediaRuntime, generate_asset
@@ -28,8 +29,12 @@ from storyhub.media.providers import ProviderFailed
 from storyhub.media.quotas import QuotaLimits
 from storyhub.media.registry import build_providers
 from storyhub.media.tables import MediaAsset
+from storyhub.safety.moderation import ModerationQueue
+from storyhub.safety.pipeline import SafetyPipeline
+from storyhub.safety.room_filter import SafetyContentFilter
 from storyhub.settings import load_settings
 from storyhub.stories.tables import Collaborator, Segment, Story
+from tests.conftest import TEST_SECRET
 
 ROOMY = QuotaLimits(per_user=100, per_story=100)
 
@@ -163,6 +168,11 @@ class TestOfflineWhenNotAllowed:
                 settings, http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
             ),
             blobs=LocalBlobStore(tmp_path / "blobs"),
+            # Offline: this test is about the media providers, not the moderation endpoint
+            # (tests/integration/media/test_prompt_safety.py covers that).
+            content_filter=SafetyContentFilter(
+                SafetyPipeline(), ModerationQueue(FieldCipher(TEST_SECRET))
+            ),
         )
         owner = await make_user()
         story_id = await make_story(owner, [])

@@ -45,8 +45,20 @@ def _png() -> str:
     return base64.b64encode(out.getvalue()).decode()
 
 
+def _clean_moderation() -> dict[str, object]:
+    return {
+        "id": "modr-1",
+        "model": "omni-moderation-latest",
+        "results": [{"flagged": False, "categories": {}, "category_scores": {}}],
+    }
+
+
 class FlakyImageService:
-    """``POST /v1/images/generations`` that fails as the prompt's marker says, timing calls."""
+    """``POST /v1/images/generations`` that fails as the prompt's marker says, timing calls.
+
+    ``POST /v1/moderations`` (the worker's safety filter asks it about each
+    prompt) always answers that the text is clean.
+    """
 
     def __init__(self) -> None:
         self.calls: dict[str, list[float]] = {FLAKY: [], BROKEN: []}
@@ -55,6 +67,10 @@ class FlakyImageService:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if self.path.endswith("/moderations"):
+                    # The safety filter's second opinion on the image prompt: clean.
+                    self._answer(200, _clean_moderation())
+                    return
                 marker = FLAKY if FLAKY in body["prompt"] else BROKEN
                 service.calls[marker].append(time.monotonic())
                 if marker == BROKEN or len(service.calls[marker]) <= 2:

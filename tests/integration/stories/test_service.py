@@ -12,10 +12,18 @@ import pytest
 
 from storyhub.accounts.principal import AgeTier, Principal
 from storyhub.accounts.tables import User
+from storyhub.lib.crypto import FieldCipher
 from storyhub.lib.errors import Conflict, Forbidden, InvalidInput, NotFound
+from storyhub.safety.moderation import ModerationQueue
+from storyhub.safety.pipeline import SafetyPipeline
+from storyhub.safety.room_filter import SafetyContentFilter
 from storyhub.stories import collaborators, service, timeline
 from storyhub.stories.schemas import CollaboratorInvite, StoryCreate, StoryPatch
 from storyhub.stories.tables import ChatMessage, Collaborator, Segment, Story
+from tests.conftest import TEST_SECRET
+
+FILTER = SafetyContentFilter(SafetyPipeline(), ModerationQueue(FieldCipher(TEST_SECRET)))
+"""The filter the app builds (offline): titles and premises pass it."""
 
 
 async def make_user(tier: AgeTier = "adult", name: str = "Ada") -> Principal:
@@ -50,7 +58,7 @@ def invite_body(user: Principal, role: str = "author") -> CollaboratorInvite:
 class TestStories:
     async def test_create_writes_the_story_and_the_owner_row(self, db: Any) -> None:
         owner = await make_user()
-        story = await service.create_story(owner, create("teen", turnSeconds=30))
+        story = await service.create_story(owner, create("teen", turnSeconds=30), FILTER)
         assert story.role == "owner"
         assert story.turn_seconds == 30
         row = await Story.select().where(Story.id == story.id).first()
@@ -68,23 +76,25 @@ class TestStories:
     async def test_a_refused_create_writes_nothing(self, db: Any) -> None:
         teen = await make_user("teen")
         with pytest.raises(Forbidden) as caught:
-            await service.create_story(teen, create("mature"))
+            await service.create_story(teen, create("mature"), FILTER)
         assert caught.value.code == "ageRestricted"
         with pytest.raises(InvalidInput):
-            await service.create_story(teen, create(title="   "))
+            await service.create_story(teen, create(title="   "), FILTER)
         assert await Story.count().where(Story.creator == teen.id) == 0
 
     async def test_get_is_not_found_for_strangers(self, db: Any) -> None:
         owner, stranger = await make_user(), await make_user()
-        story = await service.create_story(owner, create())
+        story = await service.create_story(owner, create(), FILTER)
         with pytest.raises(NotFound) as caught:
             await service.get_story(stranger, story.id)
         assert caught.value.code == "storyNotFound"
 
     async def test_patch_merges_settings_and_keeps_the_rest(self, db: Any) -> None:
         owner = await make_user()
-        story = await service.create_story(owner, create(aiNarrator=True, maxSegmentLength=500))
-        patched = await service.update_story(owner, story.id, StoryPatch(turn_seconds=90))
+        story = await service.create_story(
+            owner, create(aiNarrator=True, maxSegmentLength=500), FILTER
+        )
+        patched = await service.update_story(owner, story.id, StoryPatch(turn_seconds=90), FILTER)
         assert (patched.turn_seconds, patched.ai_narrator, patched.max_segment_length) == (
             90,
             True,
@@ -94,25 +104,27 @@ class TestStories:
 
     async def test_an_owner_cannot_rate_above_their_own_tier(self, db: Any) -> None:
         teen = await make_user("teen")
-        story = await service.create_story(teen, create("teen"))
+        story = await service.create_story(teen, create("teen"), FILTER)
         with pytest.raises(Forbidden) as caught:
-            await service.update_story(teen, story.id, StoryPatch(age_rating="mature", title="X"))
+            await service.update_story(
+                teen, story.id, StoryPatch(age_rating="mature", title="X"), FILTER
+            )
         assert caught.value.code == "ageRestricted"
         after = await service.get_story(teen, story.id)
         assert (after.age_rating, after.title) == ("teen", "T")
 
     async def test_an_empty_patch_writes_nothing(self, db: Any) -> None:
         owner = await make_user()
-        story = await service.create_story(owner, create())
-        same = await service.update_story(owner, story.id, StoryPatch(age_rating="allAges"))
+        story = await service.create_story(owner, create(), FILTER)
+        same = await service.update_story(owner, story.id, StoryPatch(age_rating="allAges"), FILTER)
         assert same == story
 
     async def test_rating_cannot_rise_above_a_collaborator(self, db: Any) -> None:
         owner, child = await make_user(), await make_user("child")
-        story = await service.create_story(owner, create())
+        story = await service.create_story(owner, create(), FILTER)
         await collaborators.invite_collaborator(owner, story.id, invite_body(child))
         with pytest.raises(Conflict):
-            await service.update_story(owner, story.id, StoryPatch(age_rating="teen"))
+            await service.update_story(owner, story.id, StoryPatch(age_rating="teen"), FILTER)
         assert (await service.get_story(owner, story.id)).age_rating == "allAges"
 
     async def test_invite_and_rating_change_race_never_strand_a_child(self, db: Any) -> None:
@@ -120,10 +132,10 @@ class TestStories:
         owner = await make_user()
         for _ in range(5):
             child = await make_user("child")
-            story = await service.create_story(owner, create())
+            story = await service.create_story(owner, create(), FILTER)
             results = await asyncio.gather(
                 collaborators.invite_collaborator(owner, story.id, invite_body(child)),
-                service.update_story(owner, story.id, StoryPatch(age_rating="teen")),
+                service.update_story(owner, story.id, StoryPatch(age_rating="teen"), FILTER),
                 return_exceptions=True,
             )
             rating = (await service.get_story(owner, story.id)).age_rating
@@ -137,9 +149,9 @@ class TestStories:
 class TestLibrary:
     async def test_paging_status_and_age_filter(self, db: Any) -> None:
         adult, teen = await make_user(), await make_user("teen")
-        mine = [await service.create_story(teen, create("teen")) for _ in range(3)]
-        mature = await service.create_story(adult, create("mature"))
-        shared = await service.create_story(adult, create("allAges"))
+        mine = [await service.create_story(teen, create("teen"), FILTER) for _ in range(3)]
+        mature = await service.create_story(adult, create("mature"), FILTER)
+        shared = await service.create_story(adult, create("allAges"), FILTER)
         await collaborators.invite_collaborator(adult, shared.id, invite_body(teen, "viewer"))
         # A membership the API would refuse today (e.g. from before a rating change).
         await Collaborator(story=mature.id, user=teen.id, role="viewer").save()
@@ -171,7 +183,7 @@ class TestLibrary:
 class TestCollaborators:
     async def test_invite_by_email_matches_case_insensitively(self, db: Any) -> None:
         owner, friend = await make_user(), await make_user(name="Fay")
-        story = await service.create_story(owner, create())
+        story = await service.create_story(owner, create(), FILTER)
         added = await collaborators.invite_collaborator(
             owner, story.id, CollaboratorInvite(role="viewer", email=friend.email.upper())
         )
@@ -179,7 +191,7 @@ class TestCollaborators:
 
     async def test_duplicate_invite_conflicts_and_keeps_one_row(self, db: Any) -> None:
         owner, friend = await make_user(), await make_user()
-        story = await service.create_story(owner, create())
+        story = await service.create_story(owner, create(), FILTER)
         await collaborators.invite_collaborator(owner, story.id, invite_body(friend))
         with pytest.raises(Conflict) as caught:
             await collaborators.invite_collaborator(owner, story.id, invite_body(friend, "viewer"))
@@ -191,7 +203,7 @@ class TestCollaborators:
 
     async def test_role_change_and_removal(self, db: Any) -> None:
         owner, friend = await make_user(), await make_user()
-        story = await service.create_story(owner, create())
+        story = await service.create_story(owner, create(), FILTER)
         await collaborators.invite_collaborator(owner, story.id, invite_body(friend, "viewer"))
         changed = await collaborators.change_role(owner, story.id, friend.id, "author")
         assert changed.role == "author"
@@ -208,7 +220,7 @@ class TestCollaborators:
 class TestSegmentsAndChat:
     async def test_segments_page_in_seq_order_with_media(self, db: Any) -> None:
         owner = await make_user(name="Olive")
-        story = await service.create_story(owner, create())
+        story = await service.create_story(owner, create(), FILTER)
         now = datetime.now(UTC)
         # Inserted out of order: the answer must follow seq, not insertion.
         for seq in (3, 1, 5, 2, 4):
@@ -232,7 +244,7 @@ class TestSegmentsAndChat:
 
     async def test_chat_pages_by_id(self, db: Any) -> None:
         owner = await make_user()
-        story = await service.create_story(owner, create())
+        story = await service.create_story(owner, create(), FILTER)
         for n in range(3):
             await ChatMessage(story=story.id, author=owner.id, content=f"c{n}").save()
         page = await timeline.list_chat(owner, story.id, after_id=0, limit=2)
