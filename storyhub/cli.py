@@ -26,18 +26,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from storyhub.app import create_app
+    from storyhub.lib.malloc import fix_mmap_threshold
+    from storyhub.sessions.uvicorn_protocol import LeanWSProtocol
     from storyhub.sessions.wire import direct_writes
 
     settings = settings_or_exit()
+    fix_mmap_threshold()  # before any thread or socket: idle memory per connection
     app = create_app(settings)
     uvicorn.run(
         direct_writes(app),
         host=args.host,
         port=args.port,
-        # wsproto: lighter per idle socket than websockets. permessage-deflate off:
-        # it costs ~34 KB per connection (browsers ask for it), and room frames
-        # are written pre-built to every socket (sessions.wire).
-        ws="wsproto",
+        # wsproto: lighter per idle socket than websockets (and lighter still with
+        # LeanWSProtocol's containers). permessage-deflate off: it costs ~34 KB per
+        # connection (browsers ask for it), and room frames are written pre-built
+        # to every socket (sessions.wire).
+        ws=LeanWSProtocol,
         ws_per_message_deflate=False,
         ws_max_size=64 * 1024,
         log_config=None,

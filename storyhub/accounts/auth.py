@@ -27,7 +27,11 @@ PUBLIC_PATHS = ["^/health/", "^/schema", "^/ws/"]
 
 
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-    header = connection.headers.get("authorization", "")
+    return bearer_from_header(connection.headers.get("authorization", ""))
+
+
+def bearer_from_header(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header value, if it is one."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None

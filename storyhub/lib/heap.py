@@ -14,6 +14,11 @@ objects is not reclaimed while frozen, so every ``sweep_seconds`` one
 unfreeze + full collection + freeze pays for all of it at once — one pause
 per sweep instead of one every few seconds under load. Reference-counted
 garbage (most of it) is freed at once as always.
+
+Each round also hands free pages inside the C heap back to the OS
+(:func:`storyhub.lib.malloc.release_free_memory`, in a thread): the holes a
+burst of connections leaves between open sockets' objects (1 to 4 KiB per
+idle socket measured, docs/benchmarks.md "Idle memory per connection").
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+
+from storyhub.lib.malloc import release_free_memory
 
 log = logging.getLogger("storyhub.heap")
 
@@ -65,6 +72,7 @@ async def keep_heap_frozen(policy: HeapPolicy) -> None:
             log.info("heap swept", extra={"ms": round(pause, 1), "frozen": gc.get_freeze_count()})
         else:
             freeze_survivors()
+        await asyncio.to_thread(release_free_memory)
 
 
 def heap_lifespan(policy: HeapPolicy) -> Callable[[Any], AbstractAsyncContextManager[None]]:

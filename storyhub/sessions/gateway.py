@@ -21,13 +21,14 @@ import contextlib
 import logging
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 from uuid import UUID
 
 import msgspec
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
-from storyhub.accounts.auth import authenticate, bearer_token
+from storyhub.accounts.auth import authenticate, bearer_from_header
 from storyhub.accounts.principal import Principal
 from storyhub.accounts.tokens import TokenService
 from storyhub.lib.errors import StoryhubError
@@ -117,8 +118,26 @@ def check_origin(origin: str | None, allowed: tuple[str, ...]) -> None:
         raise Refusal(403, "originNotAllowed", "This origin may not open WebSockets here.")
 
 
+def _header(socket: WebSocket[Any, Any, Any], name: bytes) -> str | None:
+    """A request header (lower-case ``name``) read from the raw ASGI scope.
+
+    Not ``socket.headers``: that builds a Headers mapping (~2.4 KB) which the
+    scope then keeps for as long as the socket stays open.
+    """
+    for key, value in socket.scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _query_param(socket: WebSocket[Any, Any, Any], name: str) -> str | None:
+    """A query parameter, parsed without caching (see :func:`_header`)."""
+    query = socket.scope.get("query_string", b"").decode("latin-1")
+    return next((value for key, value in parse_qsl(query) if key == name), None)
+
+
 async def _principal(socket: WebSocket[Any, Any, Any], story_id: UUID) -> Principal:
-    token = bearer_token(socket)
+    token = bearer_from_header(_header(socket, b"authorization") or "")
     if token is not None:
         tokens: TokenService = socket.app.state.tokens
         try:
@@ -126,7 +145,7 @@ async def _principal(socket: WebSocket[Any, Any, Any], story_id: UUID) -> Princi
         except StoryhubError as exc:
             raise Refusal(401, exc.code, exc.message) from None
         return principal
-    ticket = socket.query_params.get("ticket")
+    ticket = _query_param(socket, "ticket")
     if ticket:
         from storyhub.stories.tickets import redeem_ticket, ticket_book
 
@@ -142,7 +161,7 @@ async def authorize_upgrade(
     socket: WebSocket[Any, Any, Any], story_id: UUID, settings: Settings
 ) -> tuple[Principal, str]:
     """Everything checked before accepting; returns the user and their effective role."""
-    check_origin(socket.headers.get("origin"), settings.allowed_origins)
+    check_origin(_header(socket, b"origin"), settings.allowed_origins)
     principal = await _principal(socket, story_id)
     if principal.status != "active":
         raise Refusal(403, "accountInactive", "This account cannot join stories yet.")
@@ -159,26 +178,27 @@ async def authorize_upgrade(
 
 
 class _Reader:
-    """Reads frames from one socket and forwards commands to the story's actor."""
+    """Forwards one socket's frames to the story's actor; stopped when the server closes it.
 
-    __slots__ = ("bucket", "conn", "registry", "socket")
+    Everything a socket keeps while it waits lives here and in the handler's
+    own frame (no closures, no nested coroutine): it is paid once per idle
+    connection.
+    """
 
-    def __init__(
-        self, socket: WebSocket[Any, Any, Any], conn: Connection, registry: SessionRegistry
-    ) -> None:
-        self.socket = socket
+    __slots__ = ("bucket", "conn", "registry", "server_closed", "task")
+
+    def __init__(self, conn: Connection, registry: SessionRegistry) -> None:
         self.conn = conn
         self.registry = registry
         self.bucket = TokenBucket(rate=MESSAGES_PER_SECOND, burst=MESSAGE_BURST)
+        self.task = asyncio.current_task()
+        self.server_closed = False
 
-    async def run(self) -> None:
-        while not self.conn.closed:
-            event = await self.socket.receive()
-            if event["type"] == "websocket.disconnect":
-                return
-            text = event.get("text")
-            data = text if isinstance(text, str) else event.get("bytes")
-            self.on_frame(data if isinstance(data, str | bytes) else b"")
+    def stop(self) -> None:
+        """The outbox's ``on_close``: the server closed the socket, stop reading it."""
+        self.server_closed = True
+        if self.task is not None:
+            self.task.cancel()
 
     def error(self, code: str, message: str, client_msg_id: str | None = None) -> None:
         self.conn.outbox.push_event(Error(code=code, message=message, client_msg_id=client_msg_id))
@@ -249,29 +269,24 @@ async def story_socket(socket: WebSocket[Any, Any, Any], story_id: UUID) -> None
         return
     await socket.accept()
 
-    async def close(code: int, reason: str) -> None:
-        await socket.close(code=code, reason=reason)
-
     sink = socket.scope.get(SCOPE_KEY)  # type: ignore[call-overload]
-    outbox = Outbox(socket.send_text, close, limit=OUTBOX_LIMIT, sink=sink)
+    outbox = Outbox(socket.send_text, socket.close, limit=OUTBOX_LIMIT, sink=sink)
     conn = Connection(story_id=story_id, principal=principal, role=role, outbox=outbox)
-    reader_task = asyncio.current_task()
-    server_closed = False
-
-    def stop_reading() -> None:
-        nonlocal server_closed
-        server_closed = True
-        if reader_task is not None:
-            reader_task.cancel()
-
+    reader = _Reader(conn, registry)
     registry.attach(conn)
-    outbox.on_close = stop_reading
+    outbox.on_close = reader.stop
     try:
-        await _Reader(socket, conn, registry).run()
+        while not conn.closed:
+            event = await socket.receive()
+            if event["type"] == "websocket.disconnect":
+                break
+            text = event.get("text")
+            data = text if isinstance(text, str) else event.get("bytes")
+            reader.on_frame(data if isinstance(data, str | bytes) else b"")
     except WebSocketDisconnect:
         pass
     except asyncio.CancelledError:
-        if not server_closed:
+        if not reader.server_closed:
             raise
         # We closed the socket ourselves (slow consumer, revoked): not an error.
         current = asyncio.current_task()

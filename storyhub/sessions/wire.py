@@ -9,7 +9,8 @@ transport. Measured with ``scripts/bench_ws.py`` (docs/benchmarks.md).
 
 This reaches into uvicorn's wsproto protocol (``transport``, ``writable``,
 ``close_sent``), so it is used only when :func:`find_sink` recognises exactly
-that server with deflate off; anything else (other servers, the test client)
+that server's protocol (or a subclass, such as ``sessions.uvicorn_protocol``'s) with
+deflate off; anything else (other servers, the test client)
 falls back to the ASGI path, which stays correct on its own.
 """
 
@@ -69,8 +70,8 @@ class DirectSink:
 def find_sink(send: Send) -> DirectSink | None:
     """A sink for the connection behind the server's own ``send``, if it is one we know."""
     protocol = getattr(send, "__self__", None)
-    kind = type(protocol)
-    if (kind.__module__, kind.__qualname__) != _WSPROTO_PROTOCOL:
+    # That class or a subclass (storyhub serve runs sessions.uvicorn_protocol's).
+    if not any((k.__module__, k.__qualname__) == _WSPROTO_PROTOCOL for k in type(protocol).__mro__):
         return None
     config = getattr(protocol, "config", None)
     if config is None or getattr(config, "ws_per_message_deflate", True):
