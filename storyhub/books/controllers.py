@@ -20,9 +20,7 @@ from storyhub.accounts.principal import Principal
 from storyhub.books import service
 from storyhub.books.schemas import BookAccepted, BookOut, BookRequest
 from storyhub.books.tasks import book_runtime, build_book_task
-from storyhub.lib.blobs import BlobNotFound, LocalBlobStore
-
-DOWNLOAD_URL_SECONDS = 300
+from storyhub.lib.downloads import blob_download
 
 
 def _caller(request: Request[Any, Any, Any]) -> Principal:
@@ -59,17 +57,12 @@ class BookController(Controller):
     ) -> File | Redirect:
         """The book's file: a redirect to a short-lived URL, or the bytes themselves."""
         found = await service.book_download(_caller(request), book_id)
-        blobs = book_runtime().blobs
-        url = await blobs.url_for(found.key, expires_in=DOWNLOAD_URL_SECONDS)
-        if url is not None:
-            return Redirect(path=url, status_code=302)
-        if not isinstance(blobs, LocalBlobStore):
-            raise BlobNotFound("The file cannot be served.")
-        return File(
-            path=blobs.path_for(found.key),
+        return await blob_download(
+            book_runtime().blobs,
+            found.key,
             filename=found.filename,
-            media_type=found.content_type,
-            content_disposition_type="attachment",
+            content_type=found.content_type,
+            disposition="attachment",
         )
 
 

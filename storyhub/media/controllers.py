@@ -18,13 +18,11 @@ from litestar.response import File, Redirect
 
 from storyhub.accounts.auth import require_active
 from storyhub.accounts.principal import Principal
-from storyhub.lib.blobs import BlobNotFound, LocalBlobStore
+from storyhub.lib.downloads import blob_download
 from storyhub.media import service
 from storyhub.media.schemas import MediaAccepted, MediaRequest, MediaUsage
 from storyhub.media.tasks import generate_media, media_runtime
 from storyhub.settings import Settings
-
-DOWNLOAD_URL_SECONDS = 300
 
 
 def _caller(request: Request[Any, Any, Any]) -> Principal:
@@ -84,17 +82,12 @@ class MediaController(Controller):
     ) -> File | Redirect:
         """The asset's file: a redirect to a short-lived URL, or the bytes themselves."""
         found = await service.media_download(_caller(request), asset_id)
-        blobs = media_runtime().blobs
-        url = await blobs.url_for(found.key, expires_in=DOWNLOAD_URL_SECONDS)
-        if url is not None:
-            return Redirect(path=url, status_code=302)
-        if not isinstance(blobs, LocalBlobStore):
-            raise BlobNotFound("The file cannot be served.")
-        return File(
-            path=blobs.path_for(found.key),
+        return await blob_download(
+            media_runtime().blobs,
+            found.key,
             filename=found.filename,
-            media_type=found.content_type,
-            content_disposition_type="inline",
+            content_type=found.content_type,
+            disposition="inline",
         )
 
     @get("/users/me/usage")
