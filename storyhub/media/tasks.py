@@ -39,6 +39,7 @@ from storyhub.media.generation import (
 )
 from storyhub.media.links import link_asset
 from storyhub.media.providers.base import ProviderFailed
+from storyhub.sessions.hooks import ContentFilter
 from storyhub.settings import TASK_TIMEOUT_GRACE_SECONDS, load_settings
 
 log = logging.getLogger("storyhub.media.tasks")
@@ -77,11 +78,24 @@ def install_media_runtime(
     _runtime, _on_ready = runtime, on_ready
 
 
+_shared_filter: ContentFilter | None = None
+
+
+def share_prompt_filter(content_filter: ContentFilter | None) -> None:
+    """Screen prompts with the API process's own filter (embedded mode runs tasks
+    there), instead of building and warming a second pipeline."""
+    global _shared_filter
+    if _runtime is not None and _runtime.content_filter is _shared_filter:
+        _runtime.content_filter = content_filter  # never keep a stopped app's filter
+    _shared_filter = content_filter
+
+
 def media_runtime() -> MediaRuntime:
     """This process's runtime; a worker builds it from the environment on first use."""
     global _runtime
     if _runtime is None:
         _runtime = MediaRuntime.from_settings(load_settings())
+        _runtime.content_filter = _shared_filter
     return _runtime
 
 

@@ -11,6 +11,7 @@ from uuid import UUID
 from litestar import Litestar
 from litestar.events import listener
 
+from storyhub.media.tasks import share_prompt_filter
 from storyhub.sessions import persistence
 from storyhub.sessions.controllers import SessionController
 from storyhub.sessions.gateway import story_socket
@@ -69,6 +70,7 @@ async def session_lifespan(app: Litestar) -> AsyncIterator[None]:
     valkey = app.state.services.valkey
     notifier = app.state.story_notifier = build_notifier(valkey, registry)
     install_task_notifier(notifier)  # tasks run here (embedded mode) reach the actors
+    share_prompt_filter(app.state.get("content_filter"))  # and screen prompts with its filter
     inbox = None if valkey is None else InboxListener(valkey, registry)
     await registry.start()
     _notifiers.add(notifier)
@@ -79,6 +81,7 @@ async def session_lifespan(app: Litestar) -> AsyncIterator[None]:
     finally:
         _notifiers.discard(notifier)
         install_task_notifier(None)
+        share_prompt_filter(None)
         if inbox is not None:
             await inbox.stop()
         await registry.stop()
