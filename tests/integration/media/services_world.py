@@ -31,14 +31,19 @@ from tests.conftest import base_env, fresh_pg_database
 
 
 def services_env(
-    data_dir: Path, redis_url: str, s3_endpoint: str, name: str, **extra: str
+    data_dir: Path, redis_url: str, s3_endpoint: str, name: str, redis_db: int, **extra: str
 ) -> dict[str, str]:
-    """Worker settings on a fresh database, the session's Redis and a fresh bucket."""
+    """Worker settings on a fresh database, a Redis database of its own and a fresh bucket.
+
+    A Redis database per test world keeps its task queue to itself: tasks other
+    tests left on the shared queue (queued with no worker running) are never
+    picked up by this world's worker, nor this world's by theirs.
+    """
     env = base_env(data_dir)
     env.update(
         {
             "STORYHUB_DATABASE_URL": fresh_pg_database(name),
-            "STORYHUB_VALKEY_URL": redis_url,
+            "STORYHUB_VALKEY_URL": redis_url.rsplit("/", 1)[0] + f"/{redis_db}",
             "STORYHUB_S3_BUCKET": f"{name.replace('_', '-')}-{uuid.uuid4().hex[:8]}",
             "STORYHUB_S3_ENDPOINT_URL": s3_endpoint,
             "STORYHUB_S3_REGION": "eu-west-1",

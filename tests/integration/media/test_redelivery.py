@@ -42,6 +42,7 @@ def env(
         redis_url,
         s3_endpoint,
         "redelivery",
+        redis_db=6,
         STORYHUB_TASK_REDELIVERY_SECONDS=str(REDELIVERY_SECONDS),
         STORYHUB_TASK_MEDIA_SECONDS=limit,
         STORYHUB_TASK_TEXT_SECONDS=limit,

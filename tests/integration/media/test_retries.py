@@ -120,6 +120,7 @@ def env(
         redis_url,
         s3_endpoint,
         "retries",
+        redis_db=5,
         STORYHUB_OPENAI_BASE_URL=service.url,
         STORYHUB_OPENAI_API_KEY="test-key",
         STORYHUB_AI_OPENAI_KINDS="image",

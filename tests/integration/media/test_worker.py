@@ -36,7 +36,8 @@ def worker_env(
     env.update(
         {
             "STORYHUB_DATABASE_URL": fresh_pg_database("media_worker"),
-            "STORYHUB_VALKEY_URL": redis_url,
+            # A Redis database of its own: no other test's queued tasks reach this worker.
+            "STORYHUB_VALKEY_URL": redis_url.rsplit("/", 1)[0] + "/4",
             "STORYHUB_S3_BUCKET": f"media-{uuid.uuid4().hex[:8]}",
             "STORYHUB_S3_ENDPOINT_URL": s3_endpoint,
             "STORYHUB_S3_REGION": "eu-west-1",
