@@ -17,8 +17,9 @@ from urllib.parse import unquote, urlsplit
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.table import Table
+
+from storyhub.lib.sqlite_engine import SharedSQLiteEngine
 
 CONF_MODULE = "storyhub.piccolo_conf"
 
@@ -29,7 +30,7 @@ def build_engine(database_url: str) -> Engine[Any]:
         path = Path(database_url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         # A busy timeout lets a writer wait for another instead of failing at once.
-        return SQLiteEngine(path=str(path), timeout=30)
+        return SharedSQLiteEngine(path=str(path), timeout=30)
     parts = urlsplit(database_url)
     config: dict[str, Any] = {
         "host": parts.hostname or "127.0.0.1",
@@ -55,15 +56,19 @@ def install_engine(engine: Engine[Any], tables: list[type[Table]]) -> None:
 
 
 async def open_pool(engine: Engine[Any], max_size: int = 10) -> None:
-    """Start a PostgreSQL pool; SQLite needs none."""
+    """Start a PostgreSQL pool, or SQLite's long-lived reader and writer connections."""
     if isinstance(engine, PostgresEngine):
         # asyncpg's default min_size is 10, above a small max_size: pass both.
         await engine.start_connection_pool(min_size=1, max_size=max_size)
+    elif isinstance(engine, SharedSQLiteEngine):
+        await engine.open()
 
 
 async def close_pool(engine: Engine[Any]) -> None:
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
+    elif isinstance(engine, SharedSQLiteEngine):
+        await engine.close()
 
 
 async def ping(engine: Engine[Any]) -> None:
