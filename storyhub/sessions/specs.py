@@ -116,6 +116,11 @@ def _schemas() -> dict[str, Any]:
     _, components = msgspec.json.schema_components(
         types, ref_template="#/components/schemas/{name}"
     )
+    for schema in components.values():
+        # msgspec copies docstrings verbatim; PyYAML releases quote and fold
+        # multi-line strings differently, one-line ones all the same.
+        if "description" in schema:
+            schema["description"] = " ".join(schema["description"].split())
     return dict(sorted(components.items()))
 
 
