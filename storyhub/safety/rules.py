@@ -78,6 +78,7 @@ class RuleSet:
     _squashed: dict[str, LexEntry] = field(default_factory=dict)
     _affix: re.Pattern[str] | None = None
     _affix_entries: dict[str, LexEntry] = field(default_factory=dict)
+    _any_phrase: re.Pattern[str] | None = None
     keep_doubles: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
@@ -106,6 +107,7 @@ class RuleSet:
         if subs:
             alternatives.append(rf"(?P<sub>{'|'.join(map(re.escape, subs))})")
         self._affix = re.compile("|".join(alternatives)) if alternatives else None
+        self._any_phrase = any_phrase(self.phrases)
         doubles = {e.word for e in self.lexicon if squash_repeats(e.word) != e.word}
         for rule in self.phrases:
             doubles.update(
@@ -188,7 +190,10 @@ class RuleSet:
         cues: list[re.Match[str]] = []
         context: list[re.Match[str]] = []
         grooming_found = False
-        for rule in self.phrases:
+        phrases = self.phrases
+        if self._any_phrase is not None and self._any_phrase.search(canonical) is None:
+            phrases = []  # most text matches no rule: one search instead of one per rule
+        for rule in phrases:
             for match in rule.pattern.finditer(canonical):
                 if rule.severity == "context":
                     context.append(match)
@@ -206,6 +211,26 @@ class RuleSet:
             found = ", ".join(sorted({m.group(0) for m in cues + context}))
             findings.append(Finding("grooming", "severe", 0, 0, f"cues: {found}"))
         return _escalate_minors(findings, canonical)
+
+
+_BEFORE = "(?<![a-z0-9])(?:"
+_AFTER = ")(?![a-z0-9])"
+
+
+def any_phrase(phrases: list[PhraseRule]) -> re.Pattern[str] | None:
+    """One pattern that matches somewhere exactly when some rule does.
+
+    Every rule is ``(?<![a-z0-9])(?:body)(?![a-z0-9])`` (no backreferences or
+    inline flags, see :func:`parse_phrases`), so the bodies can share one
+    alternation: ~10 µs per message instead of ~90 µs for 85 separate scans.
+    """
+    if not phrases or not all(
+        r.pattern.pattern.startswith(_BEFORE) and r.pattern.pattern.endswith(_AFTER)
+        for r in phrases
+    ):
+        return None
+    bodies = (r.pattern.pattern[len(_BEFORE) : -len(_AFTER)] for r in phrases)
+    return re.compile(_BEFORE + "|".join(f"(?:{body})" for body in bodies) + _AFTER)
 
 
 def _corroborated(cues: list[re.Match[str]], context: list[re.Match[str]]) -> bool:
@@ -296,7 +321,7 @@ def parse_phrases(lines: list[tuple[int, str]]) -> list[PhraseRule]:
             raise RuleDataError(f"phrases.txt line {number}: unknown flag {words[2]!r}")
         expanded = _expand(pattern.strip(), macros)
         try:
-            compiled = re.compile(rf"(?<![a-z0-9])(?:{expanded})(?![a-z0-9])")
+            compiled = re.compile(_BEFORE + expanded + _AFTER)
         except re.error as exc:
             raise RuleDataError(f"phrases.txt line {number}: {exc}") from None
         rules.append(

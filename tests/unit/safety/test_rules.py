@@ -7,6 +7,7 @@ import pytest
 from storyhub.safety.rules import (
     RuleDataError,
     RuleSet,
+    any_phrase,
     load_rules,
     parse_allowlist,
     parse_lexicon,
@@ -202,3 +203,36 @@ class TestData:
         )
         assert rules.scan(rules.normalise("Moby Dick")) == []
         assert rules.scan(rules.normalise("you dick")) != []
+
+
+class TestAnyPhrase:
+    """The one-search shortcut skips the rules only when none of them would match."""
+
+    def texts(self) -> list[str]:
+        from pathlib import Path
+
+        from storyhub.safety.evaluation import load_corpus
+
+        corpora = Path(__file__).parents[2] / "safety"
+        texts = [
+            item.text
+            for name in ("corpus.jsonl", "holdout.jsonl", "probe.jsonl")
+            for item in load_corpus(corpora / name)
+        ]
+        return texts + [text for examples in CASES.values() for text in examples]
+
+    def test_it_agrees_with_every_rule_on_every_corpus_text(self) -> None:
+        rules = load_rules()
+        combined = any_phrase(rules.phrases)
+        assert combined is not None
+        matched = 0
+        for text in self.texts():
+            canonical = rules.normalise(text).canonical
+            some_rule = any(r.pattern.search(canonical) for r in rules.phrases)
+            assert (combined.search(canonical) is not None) == some_rule, text
+            matched += some_rule
+        assert matched > 50  # the corpus does exercise the rules
+
+    def test_scan_finds_a_phrase_at_the_end_of_a_long_clean_text(self) -> None:
+        text = "the dragon flew home. " * 40 + "send nudes"
+        assert "sexual" in categories(text)
