@@ -59,9 +59,20 @@ async def open_pool(engine: Engine[Any], max_size: int = 10) -> None:
     """Start a PostgreSQL pool, or SQLite's long-lived reader and writer connections."""
     if isinstance(engine, PostgresEngine):
         # asyncpg's default min_size is 10, above a small max_size: pass both.
-        await engine.start_connection_pool(min_size=1, max_size=max_size)
+        await engine.start_connection_pool(min_size=1, max_size=max_size, reset=_keep_session_as_is)
     elif isinstance(engine, SharedSQLiteEngine):
         await engine.open()
+
+
+async def _keep_session_as_is(_: Any) -> None:
+    """The pool's reset on release, instead of asyncpg's default query.
+
+    asyncpg rolls back an open transaction either way; its default also sends
+    ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` after every
+    query (a round trip each time). Pool connections here never hold session
+    state: Piccolo issues plain statements and transactions, and advisory locks
+    live on side connections (:func:`migrate`, ``retention.service``).
+    """
 
 
 async def close_pool(engine: Engine[Any]) -> None:

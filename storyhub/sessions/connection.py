@@ -19,7 +19,7 @@ from uuid import UUID
 
 from storyhub.accounts.principal import Principal
 from storyhub.sessions.protocol import BATCH_PREFIX, Event, encode_event
-from storyhub.sessions.wire import Sink
+from storyhub.sessions.wire import Sink, text_frame
 
 log = logging.getLogger("storyhub.sessions")
 
@@ -142,8 +142,12 @@ class Outbox:
         return True
 
     def push_event(self, event: Event) -> bool:
-        """Encode and queue an event meant for this socket alone."""
-        return self.push(encode_event(event))
+        """Encode and queue (or write at once) an event meant for this socket alone."""
+        frame = encode_event(event)
+        # A batching client's reply is queued, so the events that follow it in
+        # the same actor step can share its frame.
+        direct = self._sink is not None and not self.batching
+        return self.push(frame, wire=text_frame(frame.encode()) if direct else None)
 
     def close(self, code: int, reason: str) -> None:
         """Drop what is queued and close the socket with ``code`` (idempotent)."""

@@ -48,3 +48,15 @@ async def test_the_lifespan_keeps_freezing_and_stops_cleanly() -> None:
             assert asyncio.get_running_loop().time() < deadline, "survivors never frozen"
             await asyncio.sleep(0.01)
     assert gc.get_freeze_count() == 0
+
+
+async def test_a_full_collection_is_followed_by_a_freeze() -> None:
+    # freeze_seconds far away: only the full collection can freeze the survivors.
+    async with heap_lifespan(HeapPolicy(freeze_seconds=3600, sweep_seconds=7200))(None):
+        gc.unfreeze()
+        survivors = [Node() for _ in range(500)]
+        assert gc.get_freeze_count() == 0
+        gc.collect()
+        await asyncio.sleep(0)  # the freeze runs on the loop right after
+        assert gc.get_freeze_count() >= len(survivors)
+    assert not [cb for cb in gc.callbacks if "freeze_after" in getattr(cb, "__qualname__", "")]
