@@ -141,7 +141,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ai_seat_lifespan,  # the narrator's seat, also read by the sessions registry
         sessions.session_lifespan,
         # Last: freezes what every lifespan above built, then keeps freezing survivors.
-        heap_lifespan(HeapPolicy(settings.gc_freeze_seconds, settings.gc_sweep_seconds)),
+        heap_lifespan(
+            HeapPolicy(
+                settings.gc_freeze_seconds, settings.gc_sweep_seconds, settings.gc_young_threshold
+            )
+        ),
     ]
 
     rate_limit = RateLimitConfig(

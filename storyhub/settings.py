@@ -174,6 +174,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """How often the server freezes long-lived objects out of GC passes (0: start-up only)."""
     gc_sweep_seconds: int = 600
     """How often frozen objects are unfrozen and fully collected once (see ``lib/heap.py``)."""
+    gc_young_threshold: int = 10_000
+    """Allocations between young-generation GC passes in ``serve`` (CPython's default: 700)."""
     smtp: SmtpSettings | None = None
     """``None`` (embedded): mail is written as ``.eml`` files under ``data_dir/mail``."""
     mail_from: str = DEFAULT_MAIL_FROM
@@ -550,6 +552,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         session_idle_seconds=_float(env, "SESSION_IDLE_SECONDS", 60.0),
         gc_freeze_seconds=_int(env, "GC_FREEZE_SECONDS", 30, minimum=0),
         gc_sweep_seconds=_int(env, "GC_SWEEP_SECONDS", 600, minimum=1),
+        gc_young_threshold=_int(env, "GC_YOUNG_THRESHOLD", 10_000, minimum=100),
         smtp=_smtp(env),
         mail_from=_mail_from(env),
         public_url=_public_url(env),

@@ -60,3 +60,10 @@ async def test_a_full_collection_is_followed_by_a_freeze() -> None:
         await asyncio.sleep(0)  # the freeze runs on the loop right after
         assert gc.get_freeze_count() >= len(survivors)
     assert not [cb for cb in gc.callbacks if "freeze_after" in getattr(cb, "__qualname__", "")]
+
+
+async def test_the_young_threshold_holds_while_the_app_runs() -> None:
+    before = gc.get_threshold()
+    async with heap_lifespan(HeapPolicy(freeze_seconds=0, young_threshold=12_345))(None):
+        assert gc.get_threshold() == (12_345, *before[1:])
+    assert gc.get_threshold() == before

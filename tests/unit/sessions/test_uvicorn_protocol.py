@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 
 from storyhub.sessions.uvicorn_protocol import (
     FINISHED_HANDSHAKE,
+    READ_AHEAD,
     LeanWSProtocol,
     LightEvent,
     LightQueue,
@@ -131,6 +132,40 @@ class TestLeanWSProtocol:
                 await asyncio.sleep(0.02)
         assert [m.get("text") for m in seen[:-1]] == ["hello", "a", "b", "c"]
         assert seen[-1] == {"type": "websocket.disconnect", "code": 1000, "reason": ""}
+
+    async def test_reading_pauses_only_once_read_ahead_messages_wait(self) -> None:
+        release = asyncio.Event()
+        seen: list[str] = []
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            await receive()
+            await send({"type": "websocket.accept"})
+            await release.wait()
+            while len(seen) < 12:
+                seen.append((await receive())["text"])
+            await send({"type": "websocket.send", "text": "done"})
+
+        async def settle(protocol: LeanWSProtocol, size: int) -> None:
+            for _ in range(250):
+                if protocol.queue.qsize() >= size:
+                    return
+                await asyncio.sleep(0.02)
+
+        async with lean_server(app) as (url, made), connect(url) as ws:
+            (protocol,) = made
+            for n in range(READ_AHEAD - 1):
+                await ws.send(f"m{n}")
+            await settle(protocol, READ_AHEAD - 1)
+            assert protocol.queue.qsize() == READ_AHEAD - 1
+            assert not protocol.read_paused  # uvicorn's own would have paused at one
+            for n in range(READ_AHEAD - 1, 12):
+                await ws.send(f"m{n}")
+            await settle(protocol, READ_AHEAD)
+            assert protocol.read_paused
+            release.set()
+            assert await asyncio.wait_for(ws.recv(), 5) == "done"
+            assert not protocol.read_paused
+        assert seen == [f"m{n}" for n in range(12)]
 
     async def test_a_refused_upgrade_still_gets_its_http_response(self) -> None:
         async def app(scope: Any, receive: Any, send: Any) -> None:
