@@ -297,7 +297,11 @@ of the user's sockets (4401).
   `clientMsgId` when it could be read) and the socket stays open.
 * **Durability** — a segment is committed to the database (unique on story +
   `seq`) before its `ack` and before any `storyUpdated`. An acknowledged segment
-  is never lost, even if the server is killed right after.
+  is never lost, even if the server is killed right after. A chat message is
+  committed before its `ack` and its `chatMessageReceived` too; with
+  PostgreSQL its commit does not wait for the disk flush, so a crash of the
+  database server itself (not of storyhub) may lose the last fraction of a
+  second of chat, never a segment.
 * **Order** — `seq` starts at 1 and grows by one per segment with no gaps. All
   events of a story are produced by one actor, in one order, and every socket
   receives them in that order. The sender of a turn sees its `ack` before the
