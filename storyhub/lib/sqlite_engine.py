@@ -10,25 +10,34 @@ memory per connection").
 While :meth:`SharedSQLiteEngine.open` is in effect, queries outside a
 transaction run on one of two connections kept open for the process:
 
-- plain SELECTs on a *reader*: in WAL mode a reader never waits for a writer, and
-  statements on one connection may interleave (each has its own cursor, and
-  SQLite autocommits a lone SELECT);
+- plain SELECTs on a *reader*, one at a time: in WAL mode a reader never
+  waits for a writer, but a statement still open on a connection keeps that
+  connection's read snapshot, so a SELECT started beside it would not see a
+  write committed in between (a resume could then miss the segment just
+  acknowledged); one at a time, each SELECT starts from the newest commit;
 - everything else on a *writer*, one statement at a time under a lock, each
   committed (or rolled back) before the next starts, so a failed statement
   never leaves an open transaction that a later one would commit.
 
-Transactions keep their own connection, as in Piccolo. Before ``open`` (the
+Piccolo's ``transaction()`` keeps its own connection. A write transaction
+that should not pay for one (a turn's segment and the turn state it leads
+to) uses :meth:`SharedSQLiteEngine.write_transaction` instead: ``BEGIN
+IMMEDIATE`` on the writer, every query inside it on the writer too, one
+commit at the end, the writer's lock held throughout. Before ``open`` (the
 CLI, migrations) and after ``close`` the engine behaves exactly like
-Piccolo's.
+Piccolo's, and ``write_transaction`` is Piccolo's immediate transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from typing import Any
 
 import aiosqlite
-from piccolo.engine.sqlite import SQLiteEngine, dict_factory
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 
 
 def _is_read(query: str) -> bool:
@@ -39,13 +48,31 @@ def _is_read(query: str) -> bool:
 class _Shared:
     """The two connections and the writer's lock, all bound to one event loop."""
 
-    __slots__ = ("loop", "reader", "write_lock", "writer")
+    __slots__ = ("loop", "read_lock", "reader", "write_lock", "writer")
 
     def __init__(self, reader: aiosqlite.Connection, writer: aiosqlite.Connection) -> None:
         self.loop = asyncio.get_running_loop()
         self.reader = reader
+        self.read_lock = asyncio.Lock()
         self.writer = writer
         self.write_lock = asyncio.Lock()
+
+
+class _WriterTransaction:
+    """A transaction open on the shared writer; ``open`` goes false when it ends."""
+
+    __slots__ = ("open", "shared")
+
+    def __init__(self, shared: _Shared) -> None:
+        self.shared = shared
+        self.open = True
+
+
+# Like Piccolo's own transaction marker, a context variable: tasks started
+# inside the block see it too, but only while the transaction is open.
+_writer_transaction: ContextVar[_WriterTransaction | None] = ContextVar(
+    "storyhub_sqlite_writer_transaction", default=None
+)
 
 
 class SharedSQLiteEngine(SQLiteEngine):
@@ -69,13 +96,38 @@ class SharedSQLiteEngine(SQLiteEngine):
             return
         async with shared.write_lock:
             await shared.writer.close()
-        await shared.reader.close()
+        async with shared.read_lock:
+            await shared.reader.close()
 
     async def _connect(self) -> aiosqlite.Connection:
         connection = await aiosqlite.connect(**self.connection_kwargs)
         connection.row_factory = dict_factory
         await connection.execute("PRAGMA foreign_keys = 1")
         return connection
+
+    @contextlib.asynccontextmanager
+    async def write_transaction(self) -> AsyncIterator[None]:
+        """One immediate transaction on the shared writer: all or nothing, no new connection."""
+        shared = self._current_shared()
+        if shared is None or self.get_version_sync() < 3.35:
+            async with self.transaction(transaction_type=TransactionType.immediate):
+                yield
+            return
+        async with shared.write_lock:
+            marker = _WriterTransaction(shared)
+            token = _writer_transaction.set(marker)
+            try:
+                async with shared.writer.execute("BEGIN IMMEDIATE"):
+                    pass
+                try:
+                    yield
+                    await shared.writer.commit()
+                except BaseException:
+                    await shared.writer.rollback()
+                    raise
+            finally:
+                marker.open = False
+                _writer_transaction.reset(token)
 
     def _current_shared(self) -> _Shared | None:
         shared = self._shared
@@ -95,8 +147,13 @@ class SharedSQLiteEngine(SQLiteEngine):
         shared = self._current_shared()
         if shared is None or self.get_version_sync() < 3.35:
             return await super()._run_in_new_connection(query, args, query_type, table)
+        marker = _writer_transaction.get()
+        if marker is not None and marker.open and marker.shared is shared:
+            # Inside write_transaction: its lock is held; commit comes at its end.
+            async with shared.writer.execute(query, args or []) as cursor:
+                return await cursor.fetchall()
         if _is_read(query):
-            async with shared.reader.execute(query, args or []) as cursor:
+            async with shared.read_lock, shared.reader.execute(query, args or []) as cursor:
                 return await cursor.fetchall()
         async with shared.write_lock:
             try:

@@ -19,6 +19,7 @@ from piccolo.query.functions.aggregate import Max
 
 from storyhub.accounts.principal import Principal
 from storyhub.accounts.tables import User
+from storyhub.lib.sqlite_engine import SharedSQLiteEngine
 from storyhub.stories.schemas import SEGMENT_LENGTH_DEFAULT, TURN_SECONDS_DEFAULT
 from storyhub.stories.tables import ChatMessage, Collaborator, Segment, Story
 
@@ -122,8 +123,12 @@ async def _writing(transaction: bool = True) -> AsyncIterator[None]:
             if not transaction:
                 yield
                 return
-            async with engine.transaction(transaction_type=TransactionType.immediate):
-                yield
+            if isinstance(engine, SharedSQLiteEngine):
+                async with engine.write_transaction():
+                    yield
+            else:
+                async with engine.transaction(transaction_type=TransactionType.immediate):
+                    yield
     elif transaction:
         async with engine.transaction():
             yield
