@@ -127,6 +127,18 @@ async def pg_backend_pids(database_url: str) -> list[int]:
     return [int(r["pid"]) for r in rows]
 
 
+def pin(pids: Sequence[int], cpu: int) -> int:
+    """Pin each of ``pids`` to ``cpu`` (as root or their owner); return how many were pinned."""
+    pinned = 0
+    for pid in pids:
+        try:
+            os.sched_setaffinity(pid, {cpu})
+        except OSError:
+            continue
+        pinned += 1
+    return pinned
+
+
 def cpu_of(pids: Sequence[int]) -> dict[int, float]:
     out = {}
     for pid in pids:

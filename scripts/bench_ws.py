@@ -57,6 +57,7 @@ from bench_support import (
     load_average,
     percentiles,
     pg_backend_pids,
+    pin,
     raise_nofile,
     recreate_pg_database,
     seed,
@@ -514,14 +515,19 @@ async def run(
     # Load: warm-up, then the measured window.
     gc.collect()
     gc.disable()  # no generator GC pauses inside the window
+    on_postgres = args.seeded_url.startswith("postgres")
+    pg_pinned = 0
+    if on_postgres and args.postgres_cpu is not None:
+        pg_pinned = pin(await pg_backend_pids(args.seeded_url), args.postgres_cpu)
     tasks = bench.start_load()
     await asyncio.sleep(args.warmup)
     bench.window_start_ns = time.monotonic_ns()
     bench.measuring = True
     before = bench.snapshot()
-    pg_pids = (
-        await pg_backend_pids(args.seeded_url) if args.seeded_url.startswith("postgres") else []
-    )
+    pg_pids = await pg_backend_pids(args.seeded_url) if on_postgres else []
+    if args.postgres_cpu is not None:
+        # Again: the pool may have opened connections during the warm-up.
+        pg_pinned = max(pg_pinned, pin(pg_pids, args.postgres_cpu))
     pg0 = cpu_of(pg_pids)
     jiffies0 = cpu_jiffies()
     cpu0, self0, wall0 = server.cpu_seconds(), self_cpu_seconds(), time.monotonic()
@@ -627,6 +633,8 @@ async def run(
             "postgresBackendCpuSeconds": round(sum(pg1[p] - pg0.get(p, pg1[p]) for p in pg1), 3)
             if pg_pids
             else None,
+            "postgresBackends": len(pg_pids) if on_postgres else None,
+            "postgresPinnedCpu": args.postgres_cpu if pg_pinned else None,
             "rssBeforeMiB": None if rss0 is None else round(rss0 / 2**20, 1),
             "rssEndMiB": None if rss_end is None else round(rss_end / 2**20, 1),
             "rssPerIdleConnectionKiB": _per(_diff(rss_idle, rss0), len(conns)),
@@ -727,6 +735,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--server-cpu", type=int, default=1)
     p.add_argument("--client-cpu", type=int, default=0)
     p.add_argument("--no-pin", action="store_true", help="pin neither process")
+    p.add_argument(
+        "--postgres-cpu",
+        type=int,
+        default=None,
+        help="services: pin the PostgreSQL backends serving the bench database to this CPU"
+        " (e.g. the generator's, so that only the server runs on --server-cpu)",
+    )
     p.add_argument("--log-level", default="INFO")
     p.add_argument(
         "--server-pythonpath",
