@@ -114,6 +114,8 @@ class RetentionSettings(msgspec.Struct, frozen=True, kw_only=True):
     """An ID-document request nobody decided expires (document deleted) after this long."""
     job_days: int = 90
     """Finished (or abandoned) job rows are kept this long."""
+    audit_ip_days: int = 90
+    """Audit events keep the client's IP address this long; the event itself stays."""
 
 
 TASK_TIMEOUT_GRACE_SECONDS = 5
@@ -457,6 +459,7 @@ def _retention(env: Mapping[str, str]) -> RetentionSettings:
         moderation_days=_int(env, "RETENTION_MODERATION_DAYS", d.moderation_days),
         verification_days=_int(env, "RETENTION_VERIFICATION_DAYS", d.verification_days),
         job_days=_int(env, "RETENTION_JOB_DAYS", d.job_days),
+        audit_ip_days=_int(env, "RETENTION_AUDIT_IP_DAYS", d.audit_ip_days),
     )
 
 

@@ -43,6 +43,7 @@ from storyhub.accounts.tables import (
 )
 from storyhub.accounts.verification import evidence_context
 from storyhub.audit import service as audit
+from storyhub.audit.tables import AuditEvent
 from storyhub.books.tables import DigitalBook
 from storyhub.jobs.tables import Job
 from storyhub.lib.blobs import BlobStore
@@ -51,6 +52,7 @@ from storyhub.mail.outbox import recipient_context
 from storyhub.media.tables import MediaAsset
 from storyhub.retention import policy
 from storyhub.safety.tables import ModerationItem
+from storyhub.stories.memory_tables import LoreEntry, PinnedFact
 from storyhub.stories.tables import ChatMessage, Collaborator, Segment, Story
 
 log = logging.getLogger("storyhub.retention")
@@ -78,6 +80,12 @@ class AccountPlan:
     parental_links: int = 0
     collaborations: int = 0
     other_jobs: int = 0
+    memory_entries: int = 0
+    """Pinned facts and lore the account wrote in stories that stay (deleted)."""
+    media_requests: int = 0
+    """Media in stories that stay that the account asked for (requester forgotten)."""
+    audit_addresses: int = 0
+    """The account's audit events that still hold an IP address (address erased)."""
 
     def blob_keys(self) -> list[str]:
         keys = [*self.media_assets.values(), *self.books.values()]
@@ -102,6 +110,9 @@ class AccountPlan:
             "parentalLinksDeleted": self.parental_links,
             "collaborationsRemoved": self.collaborations,
             "otherJobsDeleted": self.other_jobs,
+            "memoryEntriesDeleted": self.memory_entries,
+            "mediaRequestsForgotten": self.media_requests,
+            "auditAddressesErased": self.audit_addresses,
         }
 
 
@@ -240,7 +251,23 @@ async def plan_account_deletion(user_id: UUID, job_id: UUID, cipher: FieldCipher
         mine = mine & Collaborator.story.not_in(deleted)
     plan.collaborations = await Collaborator.count().where(mine)
     plan.other_jobs = await Job.count().where((Job.owner == user_id) & (Job.id != job_id))
+    plan.memory_entries = await PinnedFact.count().where(
+        _kept(PinnedFact.created_by == user_id, PinnedFact.story, deleted)
+    ) + await LoreEntry.count().where(
+        _kept(LoreEntry.created_by == user_id, LoreEntry.story, deleted)
+    )
+    plan.media_requests = await MediaAsset.count().where(
+        _kept(MediaAsset.requested_by == user_id, MediaAsset.story, deleted)
+    )
+    plan.audit_addresses = await AuditEvent.count().where(
+        (AuditEvent.actor_id == user_id) & AuditEvent.ip.is_not_null()
+    )
     return plan
+
+
+def _kept(condition: Any, story: Any, deleted: list[UUID]) -> Any:
+    """``condition`` limited to rows outside the stories deleted whole."""
+    return condition & story.not_in(deleted) if deleted else condition
 
 
 async def _delete_story(story_id: UUID) -> None:
@@ -249,6 +276,8 @@ async def _delete_story(story_id: UUID) -> None:
     await DigitalBook.delete().where(DigitalBook.story == story_id)
     await ModerationItem.delete().where(ModerationItem.story == story_id)
     await ChatMessage.delete().where(ChatMessage.story == story_id)
+    await PinnedFact.delete().where(PinnedFact.story == story_id)
+    await LoreEntry.delete().where(LoreEntry.story == story_id)
     await Segment.delete().where(Segment.story == story_id)
     await Collaborator.delete().where(Collaborator.story == story_id)
     await Story.delete().where(Story.id == story_id)
@@ -310,6 +339,15 @@ async def apply_account_deletion(
         await DigitalBook.update({DigitalBook.requested_by: None}).where(
             DigitalBook.requested_by == uid
         )
+        # What the child wrote for the narrator goes like its chat; media it
+        # asked for in a story that stays forgets who asked; its audit trail
+        # keeps what happened but not from where.
+        await PinnedFact.delete().where(PinnedFact.created_by == uid)
+        await LoreEntry.delete().where(LoreEntry.created_by == uid)
+        await MediaAsset.update({MediaAsset.requested_by: None}).where(
+            MediaAsset.requested_by == uid
+        )
+        await AuditEvent.update({AuditEvent.ip: None}).where(AuditEvent.actor_id == uid)
         await Job.delete().where((Job.owner == uid) & (Job.id != plan.job_id))
         await User.update(
             {

@@ -47,6 +47,8 @@ class Cutoffs:
     verification_updated: datetime
     """ID-document requests left undecided since before this expire."""
     job_updated: datetime
+    audit_ip: datetime
+    """Audit events recorded before this lose their IP address."""
 
 
 def cutoffs(settings: RetentionSettings, now: datetime) -> Cutoffs:
@@ -62,6 +64,7 @@ def cutoffs(settings: RetentionSettings, now: datetime) -> Cutoffs:
         moderation_decided=now - timedelta(days=settings.moderation_days),
         verification_updated=now - timedelta(days=settings.verification_days),
         job_updated=now - timedelta(days=settings.job_days),
+        audit_ip=now - timedelta(days=settings.audit_ip_days),
     )
 
 

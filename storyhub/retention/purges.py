@@ -1,4 +1,4 @@
-"""The scheduled purges: old tokens, mail, moderation texts, ID documents and job rows.
+"""The scheduled purges: old tokens, mail, moderation texts, ID documents, job rows, audit IPs.
 
 Each purge counts what is due and, unless it is a dry run, removes it. The
 ``WHERE`` clauses say in SQL what :mod:`storyhub.retention.policy` says in
@@ -14,6 +14,7 @@ from typing import Any
 
 from storyhub.accounts.tables import AgeVerificationRequest, MailOutbox, RefreshToken, User
 from storyhub.accounts.verification import evidence_context
+from storyhub.audit.tables import AuditEvent
 from storyhub.jobs.tables import Job
 from storyhub.lib.blobs import BlobStore
 from storyhub.lib.crypto import FieldCipher
@@ -171,6 +172,16 @@ async def old_jobs(cut: policy.Cutoffs, *, dry_run: bool) -> int:
     if count and not dry_run:
         await Job.delete().where(due)
     return count
+
+
+async def audit_addresses(cut: policy.Cutoffs, *, dry_run: bool) -> int:
+    """Erase the IP address of old audit events; who did what, and when, stays."""
+    due = (AuditEvent.at < cut.audit_ip) & AuditEvent.ip.is_not_null()
+    if dry_run:
+        counted: int = await AuditEvent.count().where(due)
+        return counted
+    erased = await AuditEvent.update({AuditEvent.ip: None}).where(due).returning(AuditEvent.id)
+    return len(erased)
 
 
 async def unconsented_accounts(cut: policy.Cutoffs) -> list[Any]:

@@ -165,6 +165,11 @@ async def run_pass(
             settings.verification_days,
         ),
         ("jobs", await purges.old_jobs(cut, dry_run=dry_run), settings.job_days),
+        (
+            "auditAddresses",
+            await purges.audit_addresses(cut, dry_run=dry_run),
+            settings.audit_ip_days,
+        ),
     ]
     for kind, count, days in scheduled:
         report.append(Outcome(kind=kind, count=count, dry_run=dry_run, older_than_days=days))

@@ -42,6 +42,7 @@ from storyhub.retention import service
 from storyhub.retention.policy import REMOVED_TEXT, TOMBSTONE_NAME
 from storyhub.safety.tables import ModerationItem
 from storyhub.settings import RetentionSettings, Settings, load_settings
+from storyhub.stories.memory_tables import LoreEntry, PinnedFact
 from storyhub.stories.tables import ChatMessage, Collaborator, Segment, Story
 from tests.conftest import TEST_SECRET
 
@@ -126,7 +127,9 @@ async def _segment(story: UUID, seq: int, author: UUID | None, text: str) -> Non
     )
 
 
-async def _asset(blobs: LocalBlobStore, story: UUID, seq: int) -> str:
+async def _asset(
+    blobs: LocalBlobStore, story: UUID, seq: int, requested_by: UUID | None = None
+) -> str:
     key = f"media/{story}/{seq}-image.png"
     await blobs.put(key, b"\x89PNG fake", "image/png")
     await MediaAsset.insert(
@@ -139,9 +142,26 @@ async def _asset(blobs: LocalBlobStore, story: UUID, seq: int) -> str:
             model="test",
             blob_key=key,
             content_type="image/png",
+            requested_by=requested_by,
         )
     )
     return key
+
+
+async def _memory(story: UUID, by: UUID, text: str) -> None:
+    await PinnedFact.insert(
+        PinnedFact(id=uuid.uuid4(), story=story, text=text, position=0, created_by=by)
+    )
+    await LoreEntry.insert(
+        LoreEntry(
+            id=uuid.uuid4(),
+            story=story,
+            name=f"lore {text}",
+            triggers=["x"],
+            text=text,
+            created_by=by,
+        )
+    )
 
 
 async def _book(blobs: LocalBlobStore, story: UUID, by: UUID) -> str:
@@ -189,7 +209,15 @@ async def _seed(accounts: AccountService, blobs: LocalBlobStore) -> World:
     await _segment(w.shared, 2, w.child, "Kiddo Secretname opened the gate.")
     await _segment(w.shared, 3, w.other, "And then the rain came.")
     w.keys["sharedChildAsset"] = await _asset(blobs, w.shared, 2)
-    w.keys["sharedOtherAsset"] = await _asset(blobs, w.shared, 1)
+    # The child asked for the picture of the other's segment: it stays, unattributed.
+    w.keys["sharedOtherAsset"] = await _asset(blobs, w.shared, 1, requested_by=w.child)
+    await _memory(w.shared, w.child, "Kiddo Secretname's cat is called Tom.")
+    await _memory(w.shared, w.other, "The castle has four towers.")
+    await _memory(w.alone, w.child, "The dragon is green.")
+    await AuditEvent.insert(
+        AuditEvent(actor_id=w.child, action="story.created", ip="203.0.113.9"),
+        AuditEvent(actor_id=w.other, action="story.created", ip="198.51.100.7"),
+    )
     w.keys["sharedBook"] = await _book(blobs, w.shared, w.other)
     await ChatMessage.insert(ChatMessage(story=w.shared, author=w.child, content="my turn!"))
     await ChatMessage.insert(ChatMessage(story=w.shared, author=w.other, content="go on"))
@@ -282,6 +310,9 @@ class TestAccountDeletion:
         assert done.counts["booksDeleted"] == 2
         assert done.counts["blobsDeleted"] == 5
         assert done.counts["verificationRequestsDeleted"] == 1
+        assert done.counts["memoryEntriesDeleted"] == 2  # shared fact + lore
+        assert done.counts["mediaRequestsForgotten"] == 1
+        assert done.counts["auditAddressesErased"] >= 1
 
         # The child's story alone: gone with everything in it.
         for table, column in (
@@ -291,6 +322,8 @@ class TestAccountDeletion:
             (DigitalBook, DigitalBook.story),
             (ModerationItem, ModerationItem.story),
             (Collaborator, Collaborator.story),
+            (PinnedFact, PinnedFact.story),
+            (LoreEntry, LoreEntry.story),
         ):
             assert not await table.exists().where(column == w.alone), table
         assert not await Story.exists().where(Story.id == w.alone)
@@ -318,9 +351,23 @@ class TestAccountDeletion:
         assert erased["client_msg_id"] is None
         assert erased["author"] == w.child  # the tombstone: not shown as the AI's
         assert segments[0]["image_url"] is not None
-        assert await MediaAsset.select(MediaAsset.seq).where(MediaAsset.story == w.shared) == [
-            {"seq": 1}
+        assert await MediaAsset.select(MediaAsset.seq, MediaAsset.requested_by).where(
+            MediaAsset.story == w.shared
+        ) == [{"seq": 1, "requested_by": None}]
+        # What the child told the narrator goes; the other's fact stays.
+        assert await PinnedFact.select(PinnedFact.text).where(PinnedFact.story == w.shared) == [
+            {"text": "The castle has four towers."}
         ]
+        assert await LoreEntry.select(LoreEntry.text).where(LoreEntry.story == w.shared) == [
+            {"text": "The castle has four towers."}
+        ]
+        # The audit trail keeps what happened, not from where; others' addresses stay.
+        assert not await AuditEvent.exists().where(
+            (AuditEvent.actor_id == w.child) & AuditEvent.ip.is_not_null()
+        )
+        assert await AuditEvent.select(AuditEvent.ip).where(
+            (AuditEvent.actor_id == w.other) & (AuditEvent.action == "story.created")
+        ) == [{"ip": "198.51.100.7"}]
         assert await blobs.exists(w.keys["sharedOtherAsset"])
         assert not await blobs.exists(w.keys["sharedChildAsset"])
         assert not await DigitalBook.exists().where(DigitalBook.story == w.shared)
@@ -479,6 +526,12 @@ class TestSchedules:
         }
         await Job.insert(*jobs.values())
 
+        marker = uuid.uuid4().hex
+        await AuditEvent.insert(
+            AuditEvent(action="test.old", subject=marker, ip="192.0.2.1", at=ago(100)),
+            AuditEvent(action="test.new", subject=marker, ip="192.0.2.2", at=ago(10)),
+        )
+
         pending, _ = await _register(accounts, 8, "Waiting", "waiting-parent@example.test")
         await User.update({User.created_at: ago(31)}).where(User.id == pending)
 
@@ -488,7 +541,11 @@ class TestSchedules:
         assert counts["sentMail"] >= 1
         assert counts["verificationDocuments"] >= 2
         assert counts["unconsentedAccountsQueued"] >= 1
+        assert counts["auditAddresses"] >= 1
         assert await RefreshToken.count().where(RefreshToken.user == user) == 4
+        assert not await AuditEvent.exists().where(
+            (AuditEvent.subject == marker) & AuditEvent.ip.is_null()
+        )
         assert await blobs.exists(stale_key)
 
         report = await service.run_pass(RETENTION, cipher=CIPHER, blobs=blobs, now=now)
@@ -499,8 +556,15 @@ class TestSchedules:
             "moderationTexts",
             "verificationDocuments",
             "jobs",
+            "auditAddresses",
             "unconsentedAccountsQueued",
         }
+        assert {
+            row["action"]: row["ip"]
+            for row in await AuditEvent.select(AuditEvent.action, AuditEvent.ip).where(
+                AuditEvent.subject == marker
+            )
+        } == {"test.old": None, "test.new": "192.0.2.2"}
         assert set(await _ids(RefreshToken, RefreshToken.user == user)) == {
             recent_expired.id,
             used_live.id,

@@ -23,6 +23,7 @@ def test_defaults_are_the_documented_schedule() -> None:
     assert CUT.moderation_decided == NOW - timedelta(days=30)
     assert CUT.verification_updated == NOW - timedelta(days=30)
     assert CUT.job_updated == NOW - timedelta(days=90)
+    assert CUT.audit_ip == NOW - timedelta(days=90)
 
 
 def test_naive_now_is_refused() -> None:
@@ -119,8 +120,10 @@ def test_settings_are_read_and_bad_values_name_the_variable(tmp_path: object) ->
             "STORYHUB_RETENTION_INTERVAL_SECONDS": "0",
             "STORYHUB_DELETION_GRACE_HOURS": "0",
             "STORYHUB_RETENTION_JOB_DAYS": "7",
+            "STORYHUB_RETENTION_AUDIT_IP_DAYS": "14",
         }
     )
+    assert settings.retention.audit_ip_days == 14
     assert settings.retention.interval_seconds == 0
     assert settings.retention.deletion_grace_hours == 0
     assert settings.retention.job_days == 7
