@@ -4,13 +4,15 @@ The functions here are what the TaskIQ tasks (``storyhub.media.tasks``) run;
 they take a :class:`MediaRuntime` (providers + blob store) so tests and the
 embedded app can call them directly.
 
-Idempotency: one :class:`MediaAsset` per (story, seq, kind). A task that
-finds the asset returns it; two tasks that race (a redelivered message while
-the first worker was killed after the upload) both upload, but the database's
-unique index on (story, seq, kind) lets one insert win and the loser deletes
-its blob and returns the winner's asset. A cover belongs to no segment; its
-row stores seq 0 (:data:`COVER_SEQ`; segments count from 1) because NULL is
-never equal to NULL in a unique index, so the same index guards covers too.
+Idempotency: one :class:`MediaAsset` per (story, seq, kind) and revision of
+the segment (an AI segment that was written again gets media of its own). A
+task that finds the asset returns it; two tasks that race (a redelivered
+message while the first worker was killed after the upload) both upload, but
+the database's unique index on (story, seq, kind, revision) lets one insert
+win and the loser deletes its blob and returns the winner's asset. A cover
+belongs to no segment; its row stores seq 0 (:data:`COVER_SEQ`; segments
+count from 1) and revision 0 because NULL is never equal to NULL in a unique
+index, so the same index guards covers too.
 Callers and results say ``seq=None`` for a cover.
 
 Safety: every prompt an image or video provider receives (a segment's text,
@@ -145,6 +147,8 @@ class AssetRecord(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     model: str
     duration_seconds: float | None
     created_at: datetime
+    revision: int = 0
+    """The segment's revision the asset was made from (0 for a cover)."""
 
 
 _ASSET_COLUMNS = (
@@ -158,6 +162,7 @@ _ASSET_COLUMNS = (
     MediaAsset.model,
     MediaAsset.duration_seconds,
     MediaAsset.created_at,
+    MediaAsset.revision,
 )
 
 
@@ -173,6 +178,7 @@ def _record(row: dict[str, Any]) -> AssetRecord:
         model=row["model"],
         duration_seconds=row["duration_seconds"],
         created_at=row["created_at"],
+        revision=row["revision"],
     )
 
 
@@ -180,18 +186,36 @@ def _stored_seq(seq: int | None) -> int:
     return COVER_SEQ if seq is None else seq
 
 
-async def find_asset(story_id: uuid.UUID, seq: int | None, kind: str) -> AssetRecord | None:
-    """The stored asset for (story, seq, kind) (``seq=None`` for the cover), if any."""
+async def find_asset(
+    story_id: uuid.UUID, seq: int | None, kind: str, revision: int | None = None
+) -> AssetRecord | None:
+    """The stored asset for (story, seq, kind) (``seq=None`` for the cover), if any.
+
+    ``revision`` names the segment revision; by default the segment's current
+    one, so an asset made from text that was written again is not found.
+    """
+    if revision is None:
+        revision = 0 if seq is None else await _current_revision(story_id, seq)
     row = (
         await MediaAsset.select(*_ASSET_COLUMNS)
         .where(
             (MediaAsset.story == story_id)
             & (MediaAsset.seq == _stored_seq(seq))
             & (MediaAsset.kind == kind)
+            & (MediaAsset.revision == revision)
         )
         .first()
     )
     return None if row is None else _record(row)
+
+
+async def _current_revision(story_id: uuid.UUID, seq: int) -> int:
+    row = (
+        await Segment.select(Segment.revision)
+        .where((Segment.story == story_id) & (Segment.seq == seq))
+        .first()
+    )
+    return 0 if row is None else int(row["revision"])
 
 
 def caption_for(text: str, limit: int = 120) -> str:
@@ -220,15 +244,16 @@ async def _story(story_id: uuid.UUID) -> _StoryFacts:
     return _StoryFacts(title=row["title"], premise=row["premise"], age_rating=rating)
 
 
-async def _segment_text(story_id: uuid.UUID, seq: int) -> str:
+async def _segment_text(story_id: uuid.UUID, seq: int) -> tuple[str, int]:
+    """The segment's text and its revision, read together."""
     row = (
-        await Segment.select(Segment.content)
+        await Segment.select(Segment.content, Segment.revision)
         .where((Segment.story == story_id) & (Segment.seq == seq))
         .first()
     )
     if row is None:
         raise NotFound(f"Segment {seq} does not exist in this story.", code="segmentNotFound")
-    return str(row["content"])
+    return str(row["content"]), int(row["revision"])
 
 
 def _check_target(seq: int | None, kind: str) -> None:
@@ -284,8 +309,9 @@ async def _produce(
     *,
     allow_remote: bool,
     requested_by: uuid.UUID | None,
-) -> tuple[str, MediaResult]:
-    """The prompt used and the generated media (not yet stored)."""
+) -> tuple[str, MediaResult, int]:
+    """The prompt used, the generated media (not yet stored) and the segment
+    revision it was made from (0 for a cover)."""
     story = await _story(story_id)
     providers = runtime.providers_for(allow_remote=allow_remote)
     if kind == "cover":
@@ -306,9 +332,9 @@ async def _produce(
                 age_rating=story.age_rating,
             )
         )
-        return prompt, result
+        return prompt, result, 0
     assert seq is not None
-    text = await _segment_text(story_id, seq)
+    text, revision = await _segment_text(story_id, seq)
     if kind == "image":
         # Stored segments passed the filter once, but the room may be stricter now.
         prompt = await _screened_prompt(runtime, story_id, story, text, allow_remote=allow_remote)
@@ -320,10 +346,10 @@ async def _produce(
             height=height,
             age_rating=story.age_rating,
         )
-        return prompt, await providers.image.illustrate(request)
+        return prompt, await providers.image.illustrate(request), revision
     if kind == "audio":
         speech = SpeechRequest(text=text, format=runtime.settings.ai.audio_format)
-        return text, await providers.audio.narrate(speech)
+        return text, await providers.audio.narrate(speech), revision
     # Video is made from the segment's own illustration and narration, which
     # become assets of their own on the way (and are reused when they exist).
     prompt = await _screened_prompt(runtime, story_id, story, text, allow_remote=allow_remote)
@@ -338,7 +364,7 @@ async def _produce(
         image=await runtime.blobs.get(image.blob_key),
         audio=await runtime.blobs.get(audio.blob_key),
     )
-    return prompt, await providers.video.animate(video)
+    return prompt, await providers.video.animate(video), revision
 
 
 async def generate_asset(
@@ -350,7 +376,8 @@ async def generate_asset(
     allow_remote: bool = True,
     requested_by: uuid.UUID | None = None,
 ) -> AssetRecord:
-    """The asset for (story, seq, kind), generated and stored unless it exists.
+    """The asset for (story, seq, kind) at the segment's current revision,
+    generated and stored unless it exists.
 
     ``allow_remote=False`` keeps the content on storyhub's own (offline)
     providers (its author has not consented to third-party AI);
@@ -365,7 +392,7 @@ async def generate_asset(
     if existing is not None:
         return existing
     started = time.monotonic()
-    prompt, result = await _produce(
+    prompt, result, revision = await _produce(
         runtime, story_id, seq, kind, allow_remote=allow_remote, requested_by=requested_by
     )
     generation_ms = round((time.monotonic() - started) * 1000)
@@ -385,17 +412,18 @@ async def generate_asset(
                 duration_seconds=result.duration_seconds,
                 requested_by=requested_by,
                 generation_ms=generation_ms,
+                revision=revision,
             )
         )
     except Exception as exc:
         await runtime.blobs.delete(key)
         if not is_unique_violation(exc):
             raise
-        winner = await find_asset(story_id, seq, kind)
+        winner = await find_asset(story_id, seq, kind, revision)
         if winner is None:  # the winner was deleted in between: nothing to return
             raise
         return winner
-    stored = await find_asset(story_id, seq, kind)
+    stored = await find_asset(story_id, seq, kind, revision)
     assert stored is not None
     return stored
 

@@ -29,19 +29,28 @@ _SEGMENT_COLUMNS: Final[dict[str, Any]] = {
 }
 
 
-async def link_asset(asset: AssetRecord) -> None:
+async def link_asset(asset: AssetRecord) -> bool:
     """Record the asset's route on its segment (or the story, for a cover).
 
     Segment listings and the WebSocket replay then carry it without a join;
-    an existing link is rewritten with the same value (idempotent).
+    an existing link is rewritten with the same value (idempotent). ``False``
+    (nothing linked) when the segment was written again since the asset was
+    made from it: the new text must not show the old text's media.
     """
     path = media_path(asset.id)
     if asset.kind == "cover":
         await Story.update({Story.cover_art_url: path}).where(Story.id == asset.story_id)
-        return
+        return True
     column = _SEGMENT_COLUMNS.get(asset.kind)
     if column is None or asset.seq is None:
-        return
-    await Segment.update({column: path}).where(
-        (Segment.story == asset.story_id) & (Segment.seq == asset.seq)
+        return True
+    linked = (
+        await Segment.update({column: path})
+        .where(
+            (Segment.story == asset.story_id)
+            & (Segment.seq == asset.seq)
+            & (Segment.revision == asset.revision)
+        )
+        .returning(Segment.id)
     )
+    return bool(linked)

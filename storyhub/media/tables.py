@@ -1,4 +1,4 @@
-"""AI media assets, one per (story, segment seq, kind)."""
+"""AI media assets, one per (story, segment seq, kind, segment revision)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ class MediaAsset(Table, tablename="media_assets"):
     duration_seconds = Float(null=True, default=None)
     requested_by = UUID(null=True, default=None)
     """Who asked for it (usage accounting); ``None`` for assets made without a request."""
+    revision = Integer(default=0)
+    """The segment's revision the asset was made from (0 for a cover): a rewritten
+    AI segment gets new media; older revisions' assets stay until the story goes."""
     generation_ms = Integer(null=True, default=None)
     """Wall time to produce the media (a video's own image and narration included)."""
     created_at = Timestamptz(default=TimestamptzNow())

@@ -27,7 +27,7 @@ from taskiq import Context, TaskiqDepends, TaskiqEvents, TaskiqState
 from storyhub.jobs.tables import Job
 from storyhub.lib.blobs import StorageUnavailable
 from storyhub.lib.broker import broker, task_settings, task_timeout
-from storyhub.lib.errors import StoryhubError
+from storyhub.lib.errors import Conflict, StoryhubError
 from storyhub.lib.retries import will_retry
 from storyhub.media import announce, narration
 from storyhub.media.generation import (
@@ -210,7 +210,12 @@ async def generate_media(
         asset = await generate_asset(
             runtime, story, seq, kind, allow_remote=allow_remote, requested_by=requester
         )
-        await link_asset(asset)
+        if not await link_asset(asset):
+            raise Conflict(
+                f"Segment {seq} was written again while its {kind} was being made;"
+                " ask for it again to get one for the new text.",
+                code="segmentRevised",
+            )
         if kind == "video":  # the video made (or reused) the segment's image and narration
             for part in ("image", "audio"):
                 made = await find_asset(story, seq, part)

@@ -354,13 +354,30 @@ async def revise_ai_segment(
         if current is None or current.author_id is not None or later:
             return None
         revision = current.revision + 1
-        await Segment.update({Segment.content: content, Segment.revision: revision}).where(
-            (Segment.story == story_id) & (Segment.seq == seq)
-        )
+        # The old text's media no longer illustrates this segment: unlinked here,
+        # kept as assets of the old revision (the story's deletion still finds
+        # their files); asking again makes media for the new text.
+        await Segment.update(
+            {
+                Segment.content: content,
+                Segment.revision: revision,
+                Segment.image_url: None,
+                Segment.audio_url: None,
+                Segment.video_url: None,
+                Segment.visual_effects: None,
+            }
+        ).where((Segment.story == story_id) & (Segment.seq == seq))
         await Story.update(
             {Story.turn_state: msgspec.json.encode(turn_state).decode(), Story.updated_at: now}
         ).where(Story.id == story_id)
-    return msgspec.structs.replace(current, content=content, revision=revision)
+    return msgspec.structs.replace(
+        current,
+        content=content,
+        revision=revision,
+        image_url=None,
+        audio_url=None,
+        video_url=None,
+    )
 
 
 async def save_turn_state(story_id: UUID, turn_state: dict[str, Any]) -> None:

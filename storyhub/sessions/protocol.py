@@ -231,7 +231,8 @@ class NewTurn(Event, tag="newTurn", frozen=True):
 
 class StoryUpdated(Event, tag="storyUpdated", frozen=True):
     """A segment was committed (or is replayed on join), or the AI's last segment was
-    written again (``revised: true``: replace the content you hold for that ``seq``)."""
+    written again (``revised: true``: replace what you hold for that ``seq``, its media
+    links included — they are null until media is made from the new text)."""
 
     segment: SegmentView
     replay: bool = False

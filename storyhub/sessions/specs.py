@@ -334,7 +334,10 @@ of the user's sockets (4401).
   A writer may send `regenerateAiSegment` while the story's last segment is
   the AI's: the seat takes the turn back (`reason: "aiRegenerating"`) and its
   new text replaces that segment under the same `seq` (`storyUpdated` with
-  `revised: true`, `segment.revision` one higher). A client resuming with
+  `revised: true`, `segment.revision` one higher, and `imageUrl`, `audioUrl`
+  and `videoUrl` null: the old text's media no longer belongs to it; media
+  asked for again is made from the new text, and a request still running for
+  the old text ends with `mediaFailed {code: "segmentRevised"}`). A client resuming with
   `joinStory {lastSeq: N}` gets segment N again (`revised: true`) when it was
   rewritten, so the new text is never missed.
 * **Vote to end** — any present writer starts one (their vote counts in

@@ -30,9 +30,11 @@ from storyhub.media.generation import (
     generate_asset,
     write_ai_segment,
 )
+from storyhub.media.links import link_asset, media_path
 from storyhub.media.providers import ProviderFailed
 from storyhub.media.tables import MediaAsset
 from storyhub.media.tools import probe_file
+from storyhub.sessions import persistence
 from storyhub.settings import load_settings
 from storyhub.stories.tables import Segment, Story
 
@@ -171,6 +173,48 @@ class TestGenerateAsset:
         assert blob_files(runtime) == []
 
 
+class TestRewrittenSegments:
+    async def test_a_rewritten_ai_segment_gets_media_of_its_own(
+        self, db: Any, runtime: MediaRuntime
+    ) -> None:
+        story_id, _ = await make_story()  # seq 2 has no author: the AI narrator's
+        old = await generate_asset(runtime, story_id, 2, "image")
+        assert old.revision == 0
+        assert await link_asset(old)
+
+        record = await persistence.revise_ai_segment(
+            story_id, seq=2, content="A fox led them home instead.", turn_state={}
+        )
+        assert record is not None
+        assert (record.revision, record.image_url) == (1, None)
+        row = await Segment.select(Segment.image_url, Segment.revision).where(
+            (Segment.story == story_id) & (Segment.seq == 2)
+        )
+        assert row == [{"image_url": None, "revision": 1}]
+
+        # The old picture is not the new text's: not found, not linked again.
+        assert await find_asset(story_id, 2, "image") is None
+        assert await find_asset(story_id, 2, "image", revision=0) == old
+        assert not await link_asset(old)
+        assert await Segment.select(Segment.image_url).where(
+            (Segment.story == story_id) & (Segment.seq == 2)
+        ) == [{"image_url": None}]
+
+        new = await generate_asset(runtime, story_id, 2, "image")
+        assert (new.revision, new.seq) == (1, 2)
+        assert new.id != old.id
+        prompt = await MediaAsset.select(MediaAsset.prompt).where(MediaAsset.id == new.id)
+        assert prompt == [{"prompt": "A fox led them home instead."}]
+        assert await link_asset(new)
+        assert await Segment.select(Segment.image_url).where(
+            (Segment.story == story_id) & (Segment.seq == 2)
+        ) == [{"image_url": media_path(new.id)}]
+        # Both files stay, each named by a row (the story's deletion finds both).
+        assert await asset_count(story_id) == 2
+        assert len(blob_files(runtime)) == 2
+        assert await generate_asset(runtime, story_id, 2, "image") == new
+
+
 class TestNarratorText:
     async def test_reads_premise_and_last_segments(self, db: Any, runtime: MediaRuntime) -> None:
         story_id, _ = await make_story()
@@ -223,6 +267,32 @@ class TestTasks:
         assert job["status"] == "done"
         assert '"ok":true' in job["result"]
         assert [a.kind for a in task_runtime] == ["audio"]
+
+    async def test_media_for_text_rewritten_meanwhile_is_not_linked_and_fails(
+        self, db: Any, task_runtime: list[AssetRecord], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        story_id, owner = await make_story()
+        job_id = await make_job(owner, story_id)
+        real = tasks.generate_asset
+
+        async def rewritten_while_drawing(*args: Any, **kwargs: Any) -> AssetRecord:
+            made = await real(*args, **kwargs)
+            await persistence.revise_ai_segment(
+                story_id, seq=2, content="Another telling.", turn_state={}
+            )
+            return made
+
+        monkeypatch.setattr(tasks, "generate_asset", rewritten_while_drawing)
+        sent = await tasks.generate_media.kiq(str(story_id), 2, "image", job_id=str(job_id))
+        outcome = (await sent.wait_result(timeout=60)).return_value
+        assert outcome["ok"] is False
+        assert outcome["errorCode"] == "segmentRevised"
+        job = await Job.select(Job.status).where(Job.id == job_id).first()
+        assert job == {"status": "failed"}
+        assert task_runtime == []  # no mediaReady for the old text
+        assert await Segment.select(Segment.image_url).where(
+            (Segment.story == story_id) & (Segment.seq == 2)
+        ) == [{"image_url": None}]
 
     async def test_redelivered_task_returns_the_same_asset(
         self, db: Any, task_runtime: list[AssetRecord]
