@@ -14,6 +14,7 @@ not thread-safe, so generations on one model take turns behind its lock.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import importlib.util
 import threading
@@ -86,6 +87,24 @@ class _Loaded:
 
 _models: dict[Path, _Loaded] = {}
 _loading = threading.Lock()
+
+
+def close_models() -> None:
+    """Free every loaded model now (registered to run at exit).
+
+    Left to interpreter shutdown, ``Llama.__del__`` runs after llama_cpp's own
+    module globals are gone and prints a ``TypeError`` traceback; at exit
+    handlers they are still there.
+    """
+    with _loading:
+        loaded = list(_models.values())
+        _models.clear()
+    for each in loaded:
+        with each.lock, contextlib.suppress(Exception):
+            each.model.close()
+
+
+atexit.register(close_models)
 
 
 def _load(path: Path) -> _Loaded:

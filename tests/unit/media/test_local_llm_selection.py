@@ -59,3 +59,22 @@ async def test_without_the_extra_it_is_unavailable_with_a_sentence(
         await provider.continue_story(TextRequest(premise="A cat keeps a lighthouse."))
     assert raised.value.code == "providerUnavailable"
     assert "storyhub[local-llm]" in str(raised.value)
+
+
+def test_loaded_models_are_closed_before_interpreter_teardown(tmp_path: Path) -> None:
+    closed: list[str] = []
+
+    class FakeLlama:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def close(self) -> None:
+            closed.append(self.name)
+
+    local_llm._models[tmp_path / "a.gguf"] = local_llm._Loaded(FakeLlama("a"))
+    local_llm._models[tmp_path / "b.gguf"] = local_llm._Loaded(FakeLlama("b"))
+    local_llm.close_models()
+    assert sorted(closed) == ["a", "b"]
+    assert local_llm._models == {}
+    local_llm.close_models()  # nothing left: a second call (the exit hook) is harmless
+    assert sorted(closed) == ["a", "b"]
