@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from storyhub.accounts.controllers import ROUTE_HANDLERS as ACCOUNT_ROUTES
     from storyhub.accounts.events import log_sessions_revoked
     from storyhub.books.controllers import ROUTE_HANDLERS as BOOK_ROUTES
+    from storyhub.datarights.controllers import ROUTE_HANDLERS as DATA_RIGHTS_ROUTES
     from storyhub.health import HealthController
     from storyhub.jobs.controllers import ROUTE_HANDLERS as JOB_ROUTES
     from storyhub.media.controllers import ROUTE_HANDLERS as MEDIA_ROUTES
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *MEDIA_ROUTES,
         *JOB_ROUTES,
         *MEMORY_ROUTES,
+        *DATA_RIGHTS_ROUTES,
     ]
     listeners: list[Any] = [log_sessions_revoked, *STORY_LISTENERS, *sessions.LISTENERS]
     # safety_lifespan sets app.state.content_filter before the sessions registry starts.

@@ -548,6 +548,11 @@ def _scopes_of(row: dict[str, Any] | None) -> frozenset[str]:
     return frozenset(str(scope) for scope in value or [])
 
 
+async def linked_child(parent_id: UUID, child_id: UUID) -> None:
+    """Raise 404 ``childNotFound`` unless ``child_id`` is ``parent_id``'s linked child."""
+    await _linked_child(parent_id, child_id)
+
+
 async def _linked_child(parent_id: UUID, child_id: UUID) -> dict[str, Any]:
     row: dict[str, Any] | None = (
         await ParentalLink.select(
