@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import base_env, fresh_pg_database
 from tests.support.fake_openai import FakeOpenAI
+from tests.support.families import register_family
 from tests.support.server import ServerProcess
 from tests.support.server_db import execute
 from tests.support.stories import create_story
@@ -31,7 +30,6 @@ AI_SECONDS = 30.0
 """How long a test waits for the narrator (the worker may still be warming up)."""
 START_SECONDS = 90.0
 """A loaded CI machine takes a while to import and warm the safety model."""
-PASSWORD = "correct horse battery staple"
 UNSAFE = "What the fuck is this?"
 
 
@@ -205,47 +203,18 @@ class TestBlockedNarratorText:
         assert _ai_moderation(server, story) == [("aiText", None, "block")] * 3
 
 
-def _years_ago(years: int) -> str:
-    today = date.today()
-    return today.replace(year=today.year - years, day=1).isoformat()
-
-
 def _linked_child(server: ServerProcess, scopes: list[str]) -> tuple[TestUser, dict[str, str]]:
     """A child created by a parent through the API with ``scopes``; (child, parent headers)."""
     with httpx.Client(base_url=server.base_url, timeout=15) as http:
-        email = f"parent-{uuid.uuid4().hex[:10]}@example.test"
-        registered = http.post(
-            "/auth/register",
-            json={
-                "email": email,
-                "password": PASSWORD,
-                "displayName": "Parent",
-                "birthDate": _years_ago(40),
-                "country": "US",
-            },
-        )
-        assert registered.status_code == 201, registered.text
-        login = http.post("/auth/login", json={"email": email, "password": PASSWORD})
-        parent = {"Authorization": f"Bearer {login.json()['accessToken']}"}
-        created = http.post(
-            "/parents/children",
-            json={
-                "displayName": "Kit",
-                "birthDate": _years_ago(8),
-                "password": PASSWORD,
-                "scopes": scopes,
-            },
-            headers=parent,
-        )
-        assert created.status_code == 201, created.text
-        child: dict[str, Any] = created.json()
-        token = http.post(
-            "/auth/login", json={"email": child["email"], "password": PASSWORD}
-        ).json()["accessToken"]
+        family = register_family(http, scopes)
+    token = family.kid["Authorization"].removeprefix("Bearer ")
     user = TestUser(
-        id=uuid.UUID(child["id"]), email=child["email"], token=token, display_name="Kit"
+        id=uuid.UUID(family.child["id"]),
+        email=family.child["email"],
+        token=token,
+        display_name="Kit",
     )
-    return user, parent
+    return user, family.parent
 
 
 class TestConsentKeepsTextAtHome:

@@ -9,57 +9,14 @@ nobody else.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, datetime
 
 import httpx
 
+from tests.support.families import register_family
 from tests.support.server import ServerProcess
 from tests.support.server_db import execute
 from tests.support.users import create_user
-
-PASSWORD = "correct horse battery staple"
-
-
-def _years_ago(years: int) -> str:
-    today = date.today()
-    return today.replace(year=today.year - years, day=1).isoformat()
-
-
-def _login(http: httpx.Client, email: str) -> dict[str, str]:
-    answer = http.post("/auth/login", json={"email": email, "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['accessToken']}"}
-
-
-def _family(http: httpx.Client) -> tuple[dict[str, str], str, dict[str, str], dict[str, Any]]:
-    email = f"parent-{uuid.uuid4().hex[:10]}@example.test"
-    registered = http.post(
-        "/auth/register",
-        json={
-            "email": email,
-            "password": PASSWORD,
-            "displayName": "Parent",
-            "birthDate": _years_ago(40),
-            "country": "US",
-        },
-    )
-    assert registered.status_code == 201, registered.text
-    parent = _login(http, email)
-    birth = _years_ago(9)
-    created = http.post(
-        "/parents/children",
-        json={
-            "displayName": "Robin",
-            "birthDate": birth,
-            "password": PASSWORD,
-            "scopes": ["participate"],
-        },
-        headers=parent,
-    )
-    assert created.status_code == 201, created.text
-    child: dict[str, Any] = {**created.json(), "birthDate": birth}
-    return parent, registered.json()["id"], _login(http, child["email"]), child
 
 
 class TestDataExport:
@@ -67,7 +24,13 @@ class TestDataExport:
         self, server: ServerProcess
     ) -> None:
         with httpx.Client(base_url=server.base_url, timeout=15) as http:
-            parent, parent_id, kid, child = _family(http)
+            family = register_family(http, ["participate"], child_name="Robin", child_age=9)
+            parent, parent_id, kid, child = (
+                family.parent,
+                family.parent_id,
+                family.kid,
+                family.child,
+            )
             story = http.post(
                 "/stories",
                 json={
