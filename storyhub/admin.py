@@ -11,6 +11,7 @@ def register_admin_commands(sub: Any) -> None:
     from storyhub.accounts.verification_commands import (
         register_commands as verification_commands,
     )
+    from storyhub.datarights.commands import register_commands as export_commands
     from storyhub.mail.commands import register_commands as mail_commands
     from storyhub.retention.commands import register_commands as retention_commands
     from storyhub.safety.moderation_commands import register_commands as moderation_commands
@@ -21,6 +22,7 @@ def register_admin_commands(sub: Any) -> None:
         verification_commands,
         moderation_commands,
         retention_commands,
+        export_commands,
     ]
     for register in registrars:
         register(sub)

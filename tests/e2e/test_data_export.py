@@ -8,8 +8,14 @@ nobody else.
 
 from __future__ import annotations
 
+import json
+import os
+import stat
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 
@@ -119,3 +125,48 @@ class TestDataExport:
                 assert refused.status_code == 404, refused.text
                 assert refused.json()["code"] == "childNotFound"
             assert http.get("/users/me/export").status_code == 401
+
+
+def _admin_export(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **server.env}
+    env.pop("PICCOLO_CONF", None)
+    return subprocess.run(
+        [sys.executable, "-m", "storyhub.cli", "admin", "export", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+class TestAdminExport:
+    def test_an_operator_exports_by_email_or_id(
+        self, server: ServerProcess, tmp_path: Path
+    ) -> None:
+        with httpx.Client(base_url=server.base_url, timeout=15) as http:
+            family = register_family(http, ["participate"], child_name="Ash")
+        out = tmp_path / "export.json"
+        by_email = _admin_export(server, family.child["email"].upper(), "--output", str(out))
+        assert by_email.returncode == 0, by_email.stderr
+        assert stat.S_IMODE(out.stat().st_mode) == 0o600
+        document = json.loads(out.read_text())
+        assert document["account"]["id"] == family.child["id"]
+        assert document["account"]["birthDate"] == family.child["birthDate"]
+
+        by_id = _admin_export(server, family.child["id"])
+        assert by_id.returncode == 0, by_id.stderr
+        assert json.loads(by_id.stdout)["account"]["email"] == family.child["email"]
+
+        with httpx.Client(base_url=server.base_url, timeout=15) as http:
+            trail = http.get("/users/me/export", headers=family.kid).json()["auditEvents"]
+        assert [e["data"] for e in trail if e["action"] == "data.exported"] == [
+            {"by": "cli"},
+            {"by": "cli"},
+        ]
+
+        for unknown in ("nobody@example.test", str(uuid.uuid4())):
+            refused = _admin_export(server, unknown)
+            assert refused.returncode == 1
+            assert "(userNotFound)" in refused.stderr
+            assert refused.stdout == ""
