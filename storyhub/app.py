@@ -30,6 +30,7 @@ from storyhub.lib.heap import HeapPolicy, heap_lifespan
 from storyhub.lib.kv import open_valkey
 from storyhub.lib.logging import configure_logging, request_id_middleware
 from storyhub.lib.problems import EXCEPTION_HANDLERS
+from storyhub.lib.text import refuse_nul_text
 from storyhub.piccolo_app import TABLES
 from storyhub.settings import Settings, load_settings
 
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=lifespans,
         listeners=listeners,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        before_request=refuse_nul_text,
         middleware=[
             request_id_middleware,
             rate_limit.middleware,

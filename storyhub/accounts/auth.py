@@ -81,9 +81,32 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=principal, auth=claims)
 
 
-def require_active(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+def _caller(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> Principal | None:
+    """The authenticated caller, or ``None`` for Litestar's own ``OPTIONS`` answer.
+
+    The auth middleware lets ``OPTIONS`` through without a user (browsers send
+    preflights without credentials). Litestar's generated handler for it only
+    lists the allowed methods, so guards let it be; any other handler reached
+    without a user is refused (401), never a server error.
+    """
+    if "user" in connection.scope:
+        principal: Principal = connection.user
+        return principal
+    generated_options = getattr(getattr(handler, "fn", None), "__name__", "") == "options_handler"
+    if connection.scope.get("method") == "OPTIONS" and generated_options:
+        return None
+    raise Unauthenticated("Send an access token as 'Authorization: Bearer <token>'.")
+
+
+def require_active(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
     """Guard: the caller's account is active (not waiting for parental consent)."""
-    principal: Principal = connection.user
+    principal = _caller(connection, handler)
+    if principal is None:
+        return
     if principal.status != "active":
         raise Forbidden(
             "This account is waiting for a parent's consent and cannot do this yet.",
@@ -94,8 +117,10 @@ def require_active(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteH
 def require_role(*roles: str) -> Any:
     """Guard factory: the caller has one of ``roles``."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        principal: Principal = connection.user
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        principal = _caller(connection, handler)
+        if principal is None:
+            return
         if principal.role not in roles:
             raise Forbidden("You do not have permission to do this.")
 

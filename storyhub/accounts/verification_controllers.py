@@ -3,6 +3,7 @@ and Google sign-in (``/auth/google``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -30,6 +31,17 @@ from storyhub.settings import Settings
 PUBLIC = {"exclude_from_auth": True}
 UPLOAD_LIMIT = verification.MAX_DOCUMENT_BYTES + 64 * 1024
 """The document limit plus room for the multipart framing."""
+
+
+@dataclass
+class DocumentUpload:
+    """The multipart body of a document upload: one file in the field ``data``.
+
+    A dataclass, not a bare ``UploadFile``: with a bare one, Litestar 2 fails
+    with a server error when the form holds no file at all; here that is a 400.
+    """
+
+    data: UploadFile
 
 
 class VerificationCreate(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
@@ -108,16 +120,17 @@ class VerificationController(Controller):
         self,
         request: Request[Principal, Any, State],
         request_id: UUID,
-        data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+        data: Annotated[DocumentUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
         blobs: BlobStore,
         cipher: FieldCipher,
     ) -> VerificationOut:
         """Upload the ID document (multipart field ``data``; JPEG, PNG or PDF, ≤ 5 MiB)."""
-        content = await data.read()
+        upload = data.data
+        content = await upload.read()
         return await verification.upload_document(
             request.user,
             request_id,
-            data.content_type,
+            upload.content_type,
             content,
             blobs=blobs,
             cipher=cipher,

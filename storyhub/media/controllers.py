@@ -9,11 +9,11 @@ on the story; ``GET /users/me/usage`` reports the caller's quota.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
-from litestar.params import JSONBody
+from litestar.params import JSONBody, Parameter
 from litestar.response import File, Redirect
 
 from storyhub.accounts.auth import require_active
@@ -23,6 +23,7 @@ from storyhub.media import service
 from storyhub.media.schemas import MediaAccepted, MediaRequest, MediaUsage
 from storyhub.media.tasks import generate_media, media_runtime
 from storyhub.settings import Settings
+from storyhub.stories.schemas import SEQ_MAX
 
 
 def _caller(request: Request[Any, Any, Any]) -> Principal:
@@ -54,7 +55,7 @@ class MediaController(Controller):
         request: Request[Any, Any, Any],
         settings: Settings,
         story_id: UUID,
-        seq: int,
+        seq: Annotated[int, Parameter(ge=1, le=SEQ_MAX)],
         data: JSONBody[MediaRequest],
     ) -> MediaAccepted:
         """Queue an illustration, narration or video of one segment (writers only)."""

@@ -32,6 +32,7 @@ from storyhub.accounts.auth import authenticate, bearer_from_header
 from storyhub.accounts.principal import Principal
 from storyhub.accounts.tokens import TokenService
 from storyhub.lib.errors import StoryhubError
+from storyhub.lib.text import NUL_MESSAGE, has_nul_escape
 from storyhub.sessions import persistence
 from storyhub.sessions.connection import Connection, Outbox
 from storyhub.sessions.messages import (
@@ -206,6 +207,9 @@ class _Reader:
     def on_frame(self, frame: str | bytes) -> None:
         if not self.bucket.allow(time.monotonic()):
             self.error("rateLimited", "Too many messages; slow down.", client_msg_id_of(frame))
+            return
+        if has_nul_escape(frame):
+            self.error("invalidMessage", NUL_MESSAGE, client_msg_id_of(frame))
             return
         try:
             command = command_decoder.decode(frame)

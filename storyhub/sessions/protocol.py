@@ -17,6 +17,8 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta, Struct
 
+from storyhub.stories.schemas import SEQ_MAX
+
 MAX_FRAME_BYTES = 64 * 1024
 """Frames above this are refused by the server with close code 1009."""
 
@@ -24,7 +26,7 @@ ClientMsgId = Annotated[str, Meta(min_length=1, max_length=64)]
 """Chosen by the client, unique per story and kind; a retry reuses it."""
 TurnText = Annotated[str, Meta(min_length=1, max_length=16_000)]
 ChatText = Annotated[str, Meta(min_length=1, max_length=2_000)]
-Seq = Annotated[int, Meta(ge=0)]
+Seq = Annotated[int, Meta(ge=0, le=SEQ_MAX)]
 
 
 # --- client -> server -------------------------------------------------------------

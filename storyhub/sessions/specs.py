@@ -294,7 +294,9 @@ of the user's sockets (4401).
 * **Exactly one answer** — every command with a `clientMsgId` gets exactly one
   `ack` or `error` carrying that id (`joinStory`/`leaveStory` only when they
   carry one). Malformed frames get `error {code: "invalidMessage"}` (with the
-  `clientMsgId` when it could be read) and the socket stays open.
+  `clientMsgId` when it could be read) and the socket stays open; so do frames
+  whose text holds a NUL character (`\\u0000`, which PostgreSQL cannot store)
+  and a `lastSeq` above 2147483647.
 * **Durability** — a segment is committed to the database (unique on story +
   `seq`) before its `ack` and before any `storyUpdated`. An acknowledged segment
   is never lost, even if the server is killed right after. A chat message is

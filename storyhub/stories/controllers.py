@@ -21,6 +21,8 @@ from storyhub.sessions.hooks import ContentFilter
 from storyhub.stories import collaborators, service, timeline
 from storyhub.stories.policy import StoryStatus
 from storyhub.stories.schemas import (
+    ROW_ID_MAX,
+    SEQ_MAX,
     ChatPage,
     CollaboratorInvite,
     CollaboratorList,
@@ -147,7 +149,7 @@ class StoryController(Controller):
         self,
         request: Request[Any, Any, Any],
         story_id: UUID,
-        after_seq: Annotated[int, Parameter(query="afterSeq", ge=0)] = 0,
+        after_seq: Annotated[int, Parameter(query="afterSeq", ge=0, le=SEQ_MAX)] = 0,
         limit: PageLimit = 100,
     ) -> SegmentPage:
         """Committed segments after ``afterSeq``, in order."""
@@ -160,7 +162,7 @@ class StoryController(Controller):
         self,
         request: Request[Any, Any, Any],
         story_id: UUID,
-        after_id: Annotated[int, Parameter(query="afterId", ge=0)] = 0,
+        after_id: Annotated[int, Parameter(query="afterId", ge=0, le=ROW_ID_MAX)] = 0,
         limit: PageLimit = 100,
     ) -> ChatPage:
         """Chat messages after ``afterId``, in order."""

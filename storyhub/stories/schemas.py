@@ -16,6 +16,11 @@ PREMISE_MAX = 4000
 TURN_SECONDS_MIN, TURN_SECONDS_MAX, TURN_SECONDS_DEFAULT = 10, 3600, 120
 SEGMENT_LENGTH_MIN, SEGMENT_LENGTH_MAX, SEGMENT_LENGTH_DEFAULT = 20, 4000, 1000
 EMAIL_MAX = 320
+SEQ_MAX = 2**31 - 1
+"""Largest segment number: ``segments.seq`` is a 32-bit integer on PostgreSQL. Inputs
+that name a seq are bounded by it, so a huge number is a 400, not a driver error."""
+ROW_ID_MAX = 2**63 - 1
+"""Largest ``BigSerial`` id (chat messages): SQLite's and PostgreSQL's 64-bit integer."""
 
 Title = Annotated[str, Meta(min_length=1, max_length=TITLE_MAX)]
 Premise = Annotated[str, Meta(min_length=1, max_length=PREMISE_MAX)]

@@ -191,6 +191,11 @@ class TestFrames:
                 json.dumps({"type": "submitTurn", "clientMsgId": "w1"}),
                 json.dumps({"type": "submitTurn", "clientMsgId": "w2", "text": "x", "extra": 1}),
                 json.dumps({"type": "submitTurn", "clientMsgId": "w3", "text": ""}),
+                # PostgreSQL cannot store a NUL; refused on both engines alike.
+                json.dumps({"type": "submitTurn", "clientMsgId": "w4", "text": "a\x00b"}),
+                json.dumps({"type": "sendChatMessage", "clientMsgId": "w5", "text": "\x00"}),
+                # Past what a seq can be (a 32-bit column on PostgreSQL).
+                json.dumps({"type": "joinStory", "lastSeq": 2**40}),
             ):
                 await a.ws.send(frame)
                 answer = await a.until("error")
@@ -202,7 +207,12 @@ class TestFrames:
                 "w1",
                 "w2",
                 "w3",
+                "w4",
+                "w5",
+                None,
             ]
+            nul = [e["message"] for e in a.seen if e.get("clientMsgId") in ("w4", "w5")]
+            assert nul == ["Text must not contain the NUL character (\\u0000)."] * 2
             assert (await a.command({"type": "submitTurn", "text": "Still here."}))["seq"] == 1
         finally:
             await a.close()
