@@ -28,8 +28,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
-
 from storyhub.accounts import refresh, scopes
 from storyhub.accounts.consent_schemas import (
     ChildDetail,
@@ -45,6 +43,7 @@ from storyhub.accounts.principal import Principal
 from storyhub.accounts.tables import AgeVerificationRequest, ConsentRecord, ParentalLink, User
 from storyhub.accounts.validation import normalise_email
 from storyhub.audit import service as audit
+from storyhub.lib import database
 from storyhub.lib.crypto import FieldCipher
 from storyhub.lib.errors import (
     Conflict,
@@ -94,11 +93,8 @@ def _subject(user_id: UUID) -> str:
 
 
 def writing() -> Any:
-    """A writing transaction (``BEGIN IMMEDIATE`` on SQLite)."""
-    engine = ParentalLink._meta.db
-    if isinstance(engine, SQLiteEngine):
-        return engine.transaction(transaction_type=TransactionType.immediate)
-    return engine.transaction()
+    """A write transaction (:func:`storyhub.lib.database.writing`)."""
+    return database.writing(ParentalLink._meta.db)
 
 
 def new_link_token() -> str:

@@ -21,10 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from piccolo.engine.base import Engine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
-
 from storyhub.accounts.tables import RefreshToken
+from storyhub.lib import database
 from storyhub.lib.crypto import token_hash
 from storyhub.lib.errors import Unauthenticated
 
@@ -66,14 +64,6 @@ def _now() -> datetime:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _writing_transaction(engine: Engine[Any]) -> Any:
-    # SQLite: take the write lock up front, or two deferred transactions can
-    # both read and then fail to upgrade.
-    if isinstance(engine, SQLiteEngine):
-        return engine.transaction(transaction_type=TransactionType.immediate)
-    return engine.transaction()
 
 
 def new_token() -> str:
@@ -126,7 +116,7 @@ async def rotate(token: str, ttl_seconds: int, now: datetime | None = None) -> R
         raise Unauthenticated("The refresh token has expired.", code="refreshTokenExpired")
 
     successor = new_token()
-    async with _writing_transaction(RefreshToken._meta.db):
+    async with database.writing(RefreshToken._meta.db):
         spent = (
             await RefreshToken.update({RefreshToken.used_at: now})
             .where(

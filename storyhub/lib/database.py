@@ -11,12 +11,14 @@ import contextlib
 import importlib
 import io
 import os
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
 from storyhub.lib.sqlite_engine import SharedSQLiteEngine
@@ -53,6 +55,22 @@ def install_engine(engine: Engine[Any], tables: list[type[Table]]) -> None:
 
     for table in [*tables, Migration]:
         table._meta._db = engine
+
+
+def writing(engine: Engine[Any]) -> AbstractAsyncContextManager[Any]:
+    """A write transaction; nested ones join the outer one.
+
+    SQLite takes the write lock at once (``BEGIN IMMEDIATE``): two deferred
+    transactions could both read and then fail to upgrade. While the embedded
+    engine is open it runs on its shared writer connection instead of opening
+    one (:meth:`SharedSQLiteEngine.write_transaction`).
+    """
+    if isinstance(engine, SharedSQLiteEngine):
+        return engine.write_transaction()
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    transaction: AbstractAsyncContextManager[Any] = engine.transaction()
+    return transaction
 
 
 async def open_pool(engine: Engine[Any], max_size: int = 10) -> None:

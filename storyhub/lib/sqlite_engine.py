@@ -107,11 +107,19 @@ class SharedSQLiteEngine(SQLiteEngine):
 
     @contextlib.asynccontextmanager
     async def write_transaction(self) -> AsyncIterator[None]:
-        """One immediate transaction on the shared writer: all or nothing, no new connection."""
+        """One immediate transaction on the shared writer: all or nothing, no new connection.
+
+        Inside one already, it joins it (like Piccolo's nested transactions):
+        the lock is held and the outer block commits.
+        """
         shared = self._current_shared()
         if shared is None or self.get_version_sync() < 3.35:
             async with self.transaction(transaction_type=TransactionType.immediate):
                 yield
+            return
+        current = _writer_transaction.get()
+        if current is not None and current.open and current.shared is shared:
+            yield
             return
         async with shared.write_lock:
             marker = _WriterTransaction(shared)

@@ -14,12 +14,12 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.query.functions.aggregate import Max
 
 from storyhub.accounts.principal import Principal
 from storyhub.accounts.tables import User
-from storyhub.lib.sqlite_engine import SharedSQLiteEngine
+from storyhub.lib import database
 from storyhub.stories.schemas import SEGMENT_LENGTH_DEFAULT, TURN_SECONDS_DEFAULT
 from storyhub.stories.tables import ChatMessage, Collaborator, Segment, Story
 
@@ -123,12 +123,8 @@ async def _writing(transaction: bool = True) -> AsyncIterator[None]:
             if not transaction:
                 yield
                 return
-            if isinstance(engine, SharedSQLiteEngine):
-                async with engine.write_transaction():
-                    yield
-            else:
-                async with engine.transaction(transaction_type=TransactionType.immediate):
-                    yield
+            async with database.writing(engine):
+                yield
     elif transaction:
         async with engine.transaction():
             yield

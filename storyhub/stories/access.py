@@ -13,9 +13,9 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from storyhub.accounts.principal import Principal
+from storyhub.lib import database
 from storyhub.lib.errors import Forbidden, InvalidInput, NotFound
 from storyhub.stories import policy
 from storyhub.stories.policy import AgeRating, Denial, StoryRole
@@ -39,12 +39,8 @@ def utc_now() -> datetime:
 
 
 def writing() -> AbstractAsyncContextManager[Any]:
-    """A transaction that takes the write lock at once on SQLite."""
-    engine = Story._meta.db
-    if isinstance(engine, SQLiteEngine):
-        return engine.transaction(transaction_type=TransactionType.immediate)
-    transaction: AbstractAsyncContextManager[Any] = engine.transaction()
-    return transaction
+    """A write transaction (:func:`storyhub.lib.database.writing`)."""
+    return database.writing(Story._meta.db)
 
 
 def decode_json(value: Any) -> Any:

@@ -67,7 +67,8 @@ class TestEdgeInput:
     ) -> None:
         alice = create_user(server)
         story = create_story(server, alice)
-        title = f"Nul {uuid.uuid4().hex[:8]}"
+        # Letters only: a run of digits would be redacted as a possible phone number.
+        title = "Nul " + uuid.uuid4().hex[:8].translate(str.maketrans("0123456789", "ghijklmnop"))
         with httpx.Client(base_url=server.base_url, timeout=10, headers=alice.headers) as http:
             cases = [
                 ("/stories", {"title": title + "\x00", "premise": "P", "ageRating": "allAges"}),

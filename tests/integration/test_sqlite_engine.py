@@ -236,3 +236,26 @@ async def test_before_open_a_write_transaction_is_piccolos(
         await note.insert(note(name="b", n=2))
     assert len(opened) == 1
     assert await note.count() == 2
+
+
+async def test_nested_write_transactions_join_the_outer_one(
+    engine: SharedSQLiteEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    note = note_table(engine)
+    opened = count_connects(monkeypatch)
+
+    async def failing() -> None:
+        async with database.writing(engine):
+            await note.insert(note(name="outer", n=1))
+            async with database.writing(engine):  # joins: no second BEGIN, no deadlock
+                await note.insert(note(name="inner", n=2))
+            assert await note.count() == 2
+            raise RuntimeError("undo both")
+
+    with pytest.raises(RuntimeError, match="undo both"):
+        await asyncio.wait_for(failing(), timeout=5)
+    assert await note.count() == 0  # the outer rollback took the inner insert too
+    async with database.writing(engine), database.writing(engine):
+        await note.insert(note(name="kept", n=3))
+    assert await note.select(note.name).output(as_list=True) == ["kept"]
+    assert opened == []
