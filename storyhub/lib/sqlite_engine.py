@@ -19,11 +19,11 @@ transaction run on one of two connections kept open for the process:
   committed (or rolled back) before the next starts, so a failed statement
   never leaves an open transaction that a later one would commit.
 
-Piccolo's ``transaction()`` keeps its own connection. A write transaction
-that should not pay for one (a turn's segment and the turn state it leads
-to) uses :meth:`SharedSQLiteEngine.write_transaction` instead: ``BEGIN
-IMMEDIATE`` on the writer, every query inside it on the writer too, one
-commit at the end, the writer's lock held throughout. Before ``open`` (the
+Piccolo's ``transaction()`` keeps its own connection. storyhub's write
+transactions (``storyhub.lib.database.writing``) use
+:meth:`SharedSQLiteEngine.write_transaction` instead: ``BEGIN IMMEDIATE`` on
+the writer, every query inside it on the writer too, one commit at the end,
+the writer's lock held throughout; a nested one joins the outer. Before ``open`` (the
 CLI, migrations) and after ``close`` the engine behaves exactly like
 Piccolo's, and ``write_transaction`` is Piccolo's immediate transaction.
 """
