@@ -35,7 +35,7 @@ class ExportController(Controller):
     tags = ["data rights"]
 
     @get("/users/me/export")
-    async def own(
+    async def export_mine(
         self, request: Request[Principal, Any, State], cipher: FieldCipher
     ) -> Response[DataExport]:
         """Everything about the caller's account and what it wrote (audited)."""
@@ -43,7 +43,7 @@ class ExportController(Controller):
         return _download(document, request.user.id)
 
     @get("/parents/children/{child_id:uuid}/export")
-    async def child(
+    async def export_child(
         self, request: Request[Principal, Any, State], child_id: UUID, cipher: FieldCipher
     ) -> Response[DataExport]:
         """Everything about a linked child's account, for the parent to review (audited)."""
