@@ -8,6 +8,7 @@ from typing import Any
 def register_admin_commands(sub: Any) -> None:
     """Add every domain's admin subcommands to the ``admin`` parser."""
     from storyhub.accounts.commands import register_commands as accounts_commands
+    from storyhub.accounts.users_commands import register_commands as users_commands
     from storyhub.accounts.verification_commands import (
         register_commands as verification_commands,
     )
@@ -18,6 +19,7 @@ def register_admin_commands(sub: Any) -> None:
 
     registrars: list[Any] = [
         accounts_commands,
+        users_commands,
         mail_commands,
         verification_commands,
         moderation_commands,
