@@ -27,6 +27,7 @@ import pytest
 
 from tests.conftest import base_env, fresh_pg_database
 from tests.support.server import ServerProcess
+from tests.support.stories import create_story
 from tests.support.users import create_user
 
 SEED = "20261207"
@@ -60,6 +61,10 @@ def _schemathesis() -> str:
 
 def test_no_request_gets_a_server_error(fuzz_server: ServerProcess, tmp_path: Path) -> None:
     user = create_user(fuzz_server)
+    # A story of the fuzzing user's own, so that the story routes get past 404
+    # into their real checks (read from schemathesis.toml in the working dir).
+    story = create_story(fuzz_server, user)
+    (tmp_path / "schemathesis.toml").write_text(f'[parameters]\n"path.story_id" = "{story}"\n')
     env = {**os.environ, "NO_COLOR": "1"}
     done = subprocess.run(
         [
