@@ -20,15 +20,18 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import base_env, fresh_pg_database
+from tests.support.families import register_family
 from tests.support.server import ServerProcess
 from tests.support.stories import create_story
-from tests.support.users import create_user
+from tests.support.users import TestUser
 
 SEED = "20261207"
 EXAMPLES = "20"
@@ -60,11 +63,22 @@ def _schemathesis() -> str:
 
 
 def test_no_request_gets_a_server_error(fuzz_server: ServerProcess, tmp_path: Path) -> None:
-    user = create_user(fuzz_server)
-    # A story of the fuzzing user's own, so that the story routes get past 404
-    # into their real checks (read from schemathesis.toml in the working dir).
-    story = create_story(fuzz_server, user)
-    (tmp_path / "schemathesis.toml").write_text(f'[parameters]\n"path.story_id" = "{story}"\n')
+    # The fuzzing account is a parent with a linked child and a story of its
+    # own, so that the parent and story routes get past 404 into their real
+    # checks (the ids go to schemathesis.toml in its working directory).
+    with httpx.Client(base_url=fuzz_server.base_url, timeout=15) as http:
+        family = register_family(http, ["participate"])
+        me = http.get("/users/me", headers=family.parent).json()
+    parent = TestUser(
+        id=uuid.UUID(me["id"]),
+        email=me["email"],
+        token=family.parent["Authorization"].removeprefix("Bearer "),
+        display_name=me["displayName"],
+    )
+    story = create_story(fuzz_server, parent)
+    (tmp_path / "schemathesis.toml").write_text(
+        f'[parameters]\n"path.story_id" = "{story}"\n"path.child_id" = "{family.child["id"]}"\n'
+    )
     env = {**os.environ, "NO_COLOR": "1"}
     done = subprocess.run(
         [
@@ -72,7 +86,7 @@ def test_no_request_gets_a_server_error(fuzz_server: ServerProcess, tmp_path: Pa
             "run",
             f"{fuzz_server.base_url}/schema/openapi.json",
             "--header",
-            f"Authorization: Bearer {user.token}",
+            f"Authorization: Bearer {parent.token}",
             "--checks",
             "not_a_server_error",
             "--max-examples",
