@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import uuid
 from typing import Any
 
 import msgspec
@@ -22,23 +21,14 @@ from storyhub.settings import Settings
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from storyhub.accounts.tables import User
+    from storyhub.accounts.administration import find
     from storyhub.audit import service as audit
     from storyhub.datarights.export import export_account
     from storyhub.lib.crypto import FieldCipher
-    from storyhub.lib.errors import NotFound
     from storyhub.piccolo_app import TABLES
 
     async def work(settings: Settings) -> int:
-        try:
-            user_id = uuid.UUID(args.user)
-        except ValueError:
-            row = await User.select(User.id).where(User.email == args.user.strip().lower()).first()
-            if row is None:
-                raise NotFound(
-                    f"No account has the email {args.user}.", code="userNotFound"
-                ) from None
-            user_id = row["id"]
+        user_id = (await find(args.user)).id
         document = await export_account(FieldCipher(settings.secret_key), user_id)
         data = msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n"
         if args.output:

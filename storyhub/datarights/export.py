@@ -9,10 +9,8 @@ others wrote is theirs and is not. Each export leaves an audit event.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, date, datetime
-from typing import Any
 from uuid import UUID
 
 from storyhub.accounts import consent
@@ -48,6 +46,7 @@ from storyhub.jobs.tables import Job
 from storyhub.lib.crypto import FieldCipher
 from storyhub.lib.errors import NotFound
 from storyhub.media.tables import MediaAsset
+from storyhub.stories.access import decode_json
 from storyhub.stories.memory_tables import LoreEntry, PinnedFact
 from storyhub.stories.tables import ChatMessage, Collaborator, Segment, Story
 
@@ -55,12 +54,6 @@ log = logging.getLogger("storyhub.datarights")
 
 COVER_SEQ = 0
 """A cover's asset row stores seq 0 (storyhub.media.generation); exported as ``null``."""
-
-
-def _loaded(value: Any, empty: Any) -> Any:
-    if isinstance(value, str):
-        return json.loads(value) if value else empty
-    return empty if value is None else value
 
 
 def _birth_date(cipher: FieldCipher, user_id: UUID, sealed: str) -> str | None:
@@ -86,7 +79,7 @@ async def _account(cipher: FieldCipher, user_id: UUID) -> ExportedAccount:
         country=row["country"],
         status=row["status"],
         role=row["role"],
-        preferences=_loaded(row["preferences"], {}),
+        preferences=decode_json(row["preferences"]) or {},
         google_linked=row["google_subject_hash"] is not None,
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -145,7 +138,7 @@ async def _consents(user_id: UUID) -> list[ExportedConsent]:
             parent_id=r["parent"],
             method=r["method"],
             notice_version=r["notice_version"],
-            scopes=list(_loaded(r["scopes"], [])),
+            scopes=list(decode_json(r["scopes"]) or []),
             granted_at=r["granted_at"],
             revoked_at=r["revoked_at"],
         )
@@ -342,7 +335,7 @@ async def _audit_events(user_id: UUID) -> list[ExportedAuditEvent]:
             by_this_account=r["actor_id"] == user_id,
             # Someone else's address (a parent's, a moderator's) is theirs, not this account's.
             ip=r["ip"] if r["actor_id"] == user_id else None,
-            data=dict(_loaded(r["data"], {})),
+            data=dict(decode_json(r["data"]) or {}),
         )
         for r in rows
     ]
