@@ -28,14 +28,11 @@ from storyhub.accounts.events import SESSIONS_REVOKED
 from storyhub.accounts.principal import Principal
 from storyhub.accounts.schemas import RegisteredUser, RegisterRequest
 from storyhub.accounts.service import AccountService
+from storyhub.lib.clients import client_ip
 from storyhub.lib.crypto import FieldCipher
 from storyhub.settings import Settings
 
 PUBLIC = {"exclude_from_auth": True}
-
-
-def _ip(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
 
 
 class ConsentController(Controller):
@@ -65,7 +62,7 @@ class ConsentController(Controller):
             token,
             data.scopes,
             require_verified=settings.consent_requires_verified_parent,
-            ip=_ip(request),
+            ip=client_ip(request),
         )
 
 
@@ -85,7 +82,7 @@ class ConsentRequestController(Controller):
     ) -> ConsentRequested:
         """Mail a new consent link (older pending links stop working); 3 a day at most."""
         return await consent.request_again(
-            settings, cipher, request.user, data.parent_email, _ip(request)
+            settings, cipher, request.user, data.parent_email, client_ip(request)
         )
 
 
@@ -138,7 +135,7 @@ class ParentController(Controller):
     ) -> ConsentOut:
         """Change what the child may do (``participate`` stays; revoke to withdraw it)."""
         return await consent.change_scopes(
-            cipher, request.user, child_id, data.scopes, _ip(request)
+            cipher, request.user, child_id, data.scopes, client_ip(request)
         )
 
     @delete("/{child_id:uuid}/consent", status_code=200)
@@ -146,7 +143,7 @@ class ParentController(Controller):
         self, request: Request[Principal, Any, State], child_id: UUID
     ) -> RevocationOut:
         """Withdraw consent: the child is deactivated, signed out and queued for deletion."""
-        out = await consent.revoke(request.user, child_id, _ip(request))
+        out = await consent.revoke(request.user, child_id, client_ip(request))
         request.app.emit(SESSIONS_REVOKED, user_id=child_id)
         return out
 

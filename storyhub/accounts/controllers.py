@@ -24,6 +24,7 @@ from storyhub.accounts.schemas import (
 )
 from storyhub.accounts.service import AccountService
 from storyhub.accounts.tokens import TokenService
+from storyhub.lib.clients import client_ip
 from storyhub.lib.crypto import FieldCipher
 from storyhub.settings import Settings
 
@@ -42,7 +43,7 @@ def provide_accounts(
         settings,
         cipher,
         tokens,
-        ip=request.client.host if request.client else None,
+        ip=client_ip(request),
         on_sessions_revoked=lambda user_id: app.emit(SESSIONS_REVOKED, user_id=user_id),
     )
 

@@ -24,6 +24,7 @@ from storyhub.accounts.tokens import TokenService
 from storyhub.accounts.verification import Decision, Method, VerificationList, VerificationOut
 from storyhub.audit import service as audit
 from storyhub.lib.blobs import BlobStore
+from storyhub.lib.clients import client_ip
 from storyhub.lib.crypto import FieldCipher
 from storyhub.lib.errors import InvalidInput, Unauthenticated
 from storyhub.settings import Settings
@@ -61,10 +62,6 @@ class GoogleSignIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, k
     id_token: str
 
 
-def _ip(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
-
-
 def provide_blobs(state: State) -> BlobStore:
     blobs: BlobStore = state.identity_blobs
     return blobs
@@ -100,7 +97,7 @@ class VerificationController(Controller):
             cipher=cipher,
             google=google,
             id_token=data.id_token,
-            ip=_ip(request),
+            ip=client_ip(request),
         )
 
     @get("/")
@@ -134,7 +131,7 @@ class VerificationController(Controller):
             content,
             blobs=blobs,
             cipher=cipher,
-            ip=_ip(request),
+            ip=client_ip(request),
         )
 
 
@@ -186,7 +183,7 @@ class VerificationReviewController(Controller):
             by=str(request.user.id),
             blobs=blobs,
             cipher=cipher,
-            ip=_ip(request),
+            ip=client_ip(request),
         )
 
 
@@ -216,7 +213,7 @@ class GoogleAuthController(Controller):
             raise InvalidInput(
                 "Google sign-in is not configured on this server.", code="methodUnavailable"
             )
-        ip = _ip(request)
+        ip = client_ip(request)
         identity = await google.verify(data.id_token)
         bearer = bearer_token(request)
         if bearer is not None:

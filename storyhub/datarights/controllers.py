@@ -11,14 +11,11 @@ from litestar.datastructures import State
 from storyhub.accounts.principal import Principal
 from storyhub.datarights import export
 from storyhub.datarights.schemas import DataExport
+from storyhub.lib.clients import client_ip
 from storyhub.lib.crypto import FieldCipher
 
 # A download, never cached on the way: it holds everything about a person.
 _HEADERS = {"Cache-Control": "no-store"}
-
-
-def _ip(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
 
 
 def _download(document: DataExport, user_id: UUID) -> Response[DataExport]:
@@ -39,7 +36,7 @@ class ExportController(Controller):
         self, request: Request[Principal, Any, State], cipher: FieldCipher
     ) -> Response[DataExport]:
         """Everything about the caller's account and what it wrote (audited)."""
-        document = await export.export_own(cipher, request.user, _ip(request))
+        document = await export.export_own(cipher, request.user, client_ip(request))
         return _download(document, request.user.id)
 
     @get("/parents/children/{child_id:uuid}/export")
@@ -47,7 +44,7 @@ class ExportController(Controller):
         self, request: Request[Principal, Any, State], child_id: UUID, cipher: FieldCipher
     ) -> Response[DataExport]:
         """Everything about a linked child's account, for the parent to review (audited)."""
-        document = await export.export_child(cipher, request.user, child_id, _ip(request))
+        document = await export.export_child(cipher, request.user, child_id, client_ip(request))
         return _download(document, child_id)
 
 

@@ -18,6 +18,7 @@ from litestar.params import JSONBody, Parameter
 
 from storyhub.accounts.auth import require_active, require_role
 from storyhub.accounts.principal import Principal
+from storyhub.lib.clients import client_ip
 from storyhub.lib.crypto import FieldCipher
 from storyhub.safety.moderation import (
     MAX_PAGE,
@@ -37,10 +38,6 @@ class DecisionRequest(msgspec.Struct, rename="camel", forbid_unknown_fields=True
 
 def provide_queue(cipher: FieldCipher) -> ModerationQueue:
     return ModerationQueue(cipher)
-
-
-def _ip(request: Request[Any, Any, Any]) -> str | None:
-    return request.client.host if request.client else None
 
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -80,7 +77,7 @@ class ModerationItemController(Controller):
         self, request: Request[Principal, Any, State], item_id: UUID, queue: ModerationQueue
     ) -> Response[ItemDetail]:
         """One item with the decrypted text, story title and author display name (audited)."""
-        detail = await queue.get_item(item_id, viewer_id=request.user.id, ip=_ip(request))
+        detail = await queue.get_item(item_id, viewer_id=request.user.id, ip=client_ip(request))
         return Response(detail, headers=NO_STORE)
 
     @post("/{item_id:uuid}/decision", status_code=200)
@@ -94,7 +91,7 @@ class ModerationItemController(Controller):
         """``uphold`` (the block stands), ``release`` (a false positive; nothing is
         published) or ``escalate`` (to an admin)."""
         detail = await queue.decide(
-            item_id, data.decision, data.note, reviewer=request.user, ip=_ip(request)
+            item_id, data.decision, data.note, reviewer=request.user, ip=client_ip(request)
         )
         return Response(detail, headers=NO_STORE)
 
