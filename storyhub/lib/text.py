@@ -9,7 +9,7 @@ before anything decodes them: one check instead of one per text field.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, AnyStr, Final
 
 from litestar import Request
 
@@ -17,21 +17,27 @@ from storyhub.lib.errors import InvalidInput
 
 NUL_MESSAGE: Final = "Text must not contain the NUL character (\\u0000)."
 _ESCAPE: Final = b"\\u0000"
-_BACKSLASH: Final = 0x5C
+_ESCAPE_STR: Final = "\\u0000"
 
 
 def has_nul_escape(raw: bytes | str) -> bool:
     """Whether the JSON text ``raw`` escapes a NUL: ``\\u0000``, but not ``\\\\u0000``
-    (an escaped backslash followed by the letters ``u0000``)."""
-    data = raw.encode() if isinstance(raw, str) else raw
-    at = data.find(_ESCAPE)
+    (an escaped backslash followed by the letters ``u0000``). Text frames are
+    searched as they are (no encoding per frame on the WebSocket path)."""
+    if isinstance(raw, bytes):
+        return _escaped_nul(raw, _ESCAPE, b"\\")
+    return _escaped_nul(raw, _ESCAPE_STR, "\\")
+
+
+def _escaped_nul(raw: AnyStr, escape: AnyStr, backslash: AnyStr) -> bool:
+    at = raw.find(escape)
     while at != -1:
         first = at
-        while first > 0 and data[first - 1] == _BACKSLASH:
+        while first > 0 and raw[first - 1 : first] == backslash:
             first -= 1
         if (at - first) % 2 == 0:  # the backslash at `at` is not itself escaped
             return True
-        at = data.find(_ESCAPE, at + 1)
+        at = raw.find(escape, at + 1)
     return False
 
 
