@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import base_env, fresh_pg_database
+from tests.support.cli import run_admin
 from tests.support.server import ServerProcess
 
 PASSWORD = "an admin passphrase"
@@ -23,15 +23,7 @@ def _process_env(settings: dict[str, str]) -> dict[str, str]:
 
 
 def _create_user(env: dict[str, str], *args: str, stdin: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "storyhub.cli", "admin", "create-user", *args],
-        input=stdin,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_admin(env, "create-user", *args, stdin=stdin)
 
 
 @pytest.fixture(params=["embedded", "services"])

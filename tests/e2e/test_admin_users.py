@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +12,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from tests.support.cli import run_admin
 from tests.support.server import ServerProcess
 from tests.support.server_db import execute
 from tests.support.stories import create_story
@@ -22,16 +21,7 @@ from tests.support.wsclient import StoryClient
 
 
 def _users(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **server.env}
-    env.pop("PICCOLO_CONF", None)
-    return subprocess.run(
-        [sys.executable, "-m", "storyhub.cli", "admin", "users", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_admin(server.env, "users", *args)
 
 
 def _ok(done: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:

@@ -8,9 +8,7 @@ change. A second suite does the same against the embedded mail folder and
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,6 +20,7 @@ import httpx
 import pytest
 
 from tests.conftest import base_env, fresh_pg_database
+from tests.support.cli import run_admin
 from tests.support.mailbox import Mailbox, body_text, consent_token
 from tests.support.server import ServerProcess
 from tests.support.server_db import execute
@@ -471,16 +470,7 @@ class TestParentCreatedChild:
 
 
 def _admin_mail(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    process_env = {**os.environ, **env}
-    process_env.pop("PICCOLO_CONF", None)
-    return subprocess.run(
-        [sys.executable, "-m", "storyhub.cli", "admin", "mail", *args],
-        env=process_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_admin(env, "mail", *args)
 
 
 class TestEmbeddedMailFolder:

@@ -9,16 +9,15 @@ nobody else.
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
+from tests.support.cli import run_admin
 from tests.support.families import register_family
 from tests.support.server import ServerProcess
 from tests.support.server_db import execute
@@ -128,16 +127,7 @@ class TestDataExport:
 
 
 def _admin_export(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **server.env}
-    env.pop("PICCOLO_CONF", None)
-    return subprocess.run(
-        [sys.executable, "-m", "storyhub.cli", "admin", "export", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_admin(server.env, "export", *args)
 
 
 class TestAdminExport:

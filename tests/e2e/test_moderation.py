@@ -8,9 +8,7 @@ create them from blocked WebSocket messages; that path is not wired yet).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,6 +19,7 @@ import pytest
 
 from storyhub.lib.crypto import FieldCipher
 from storyhub.safety.moderation import content_context
+from tests.support.cli import run_admin
 from tests.support.server import ServerProcess
 from tests.support.server_db import execute
 from tests.support.stories import create_story
@@ -312,16 +311,8 @@ class TestBadInput:
 
 
 def admin_moderation(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **{k: v for k, v in server.env.items() if k.startswith("STORYHUB_")}}
-    env.pop("PICCOLO_CONF", None)
-    return subprocess.run(
-        [sys.executable, "-m", "storyhub.cli", "admin", "moderation", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    settings = {k: v for k, v in server.env.items() if k.startswith("STORYHUB_")}
+    return run_admin(settings, "moderation", *args)
 
 
 class TestAdminCommand:

@@ -7,9 +7,6 @@ because a retention pass acts on the whole database.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import base_env, fresh_pg_database
+from tests.support.cli import run_admin
 from tests.support.server import ServerProcess
 from tests.support.server_db import execute
 from tests.support.stories import create_story
@@ -131,16 +129,7 @@ class Family:
 
 
 def _cli(server: ServerProcess, *args: str) -> list[dict[str, Any]]:
-    env = {**os.environ, **server.env}
-    env.pop("PICCOLO_CONF", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "storyhub.cli", "admin", "retention", "run", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_admin(server.env, "retention", "run", *args)
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 

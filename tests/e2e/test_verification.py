@@ -3,9 +3,7 @@ the admin command, and Google ID tokens checked against a JWKS served locally.""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import base_env, fresh_pg_database
+from tests.support.cli import run_admin
 from tests.support.jwks import JwksServer, id_token, new_rsa_key
 from tests.support.server import ServerProcess
 from tests.support.users import TestUser, create_user
@@ -192,18 +191,9 @@ class TestIdDocuments:
             assert _upload(http, user, request_id, PNG, "image/png").status_code == 200
         assert len(_blob_files(vserver, request_id)) == 1
         env = {k: v for k, v in vserver.env.items() if k.startswith("STORYHUB_")}
-        process_env = {**os.environ, **env}
-        process_env.pop("PICCOLO_CONF", None)
 
         def admin(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(
-                [sys.executable, "-m", "storyhub.cli", "admin", "verifications", *args],
-                env=process_env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
+            return run_admin(env, "verifications", *args)
 
         listed = admin("list")
         assert listed.returncode == 0, listed.stderr
