@@ -201,33 +201,27 @@ async def _stories(user_id: UUID) -> list[ExportedStory]:
 async def _segments(user_id: UUID) -> list[ExportedSegment]:
     rows = (
         await Segment.select(
-            Segment.story, Segment.seq, Segment.content, Segment.revision, Segment.created_at
+            Segment.story.as_alias("story_id"),
+            Segment.seq,
+            Segment.content,
+            Segment.revision,
+            Segment.created_at,
         )
         .where(Segment.author == user_id)
         .order_by(Segment.story, Segment.seq)
     )
-    return [
-        ExportedSegment(
-            story_id=r["story"],
-            seq=r["seq"],
-            content=r["content"],
-            revision=r["revision"],
-            created_at=r["created_at"],
-        )
-        for r in rows
-    ]
+    return [ExportedSegment(**r) for r in rows]
 
 
 async def _chat(user_id: UUID) -> list[ExportedChat]:
     rows = (
-        await ChatMessage.select(ChatMessage.story, ChatMessage.content, ChatMessage.created_at)
+        await ChatMessage.select(
+            ChatMessage.story.as_alias("story_id"), ChatMessage.content, ChatMessage.created_at
+        )
         .where(ChatMessage.author == user_id)
         .order_by(ChatMessage.id)
     )
-    return [
-        ExportedChat(story_id=r["story"], content=r["content"], created_at=r["created_at"])
-        for r in rows
-    ]
+    return [ExportedChat(**r) for r in rows]
 
 
 async def _notes(user_id: UUID) -> list[ExportedNote]:
@@ -280,7 +274,7 @@ async def _books(user_id: UUID) -> list[ExportedBook]:
     rows = (
         await DigitalBook.select(
             DigitalBook.id,
-            DigitalBook.story,
+            DigitalBook.story.as_alias("story_id"),
             DigitalBook.format,
             DigitalBook.status,
             DigitalBook.created_at,
@@ -288,16 +282,7 @@ async def _books(user_id: UUID) -> list[ExportedBook]:
         .where(DigitalBook.requested_by == user_id)
         .order_by(DigitalBook.created_at)
     )
-    return [
-        ExportedBook(
-            id=r["id"],
-            story_id=r["story"],
-            format=r["format"],
-            status=r["status"],
-            created_at=r["created_at"],
-        )
-        for r in rows
-    ]
+    return [ExportedBook(**r) for r in rows]
 
 
 async def _sessions(user_id: UUID) -> list[ExportedSession]:
